@@ -1,0 +1,125 @@
+"""Named people and a small project, shared by the feature tests."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.test.utils import override_settings
+
+from claims.importing import ArticleRecord
+from claims.models import Article, Membership, Project, Role
+
+PASSWORD = "correct-horse-battery-staple"
+
+ARTICLE_BODY = (
+    "North Korea's leader inaugurated a museum in Pyongyang on Monday. "
+    "South Korean intelligence reported around 2,000 fatalities among the troops. "
+    '"Our soldiers will be remembered forever," he said, according to KCNA. '
+    "The number of soldiers still deployed remains unclear.\n"
+    "Analysts suspected that the missile was developed with help from Russia."
+)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _plain_static_storage():
+    """Tests render templates without running collectstatic first."""
+    storages = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages):
+        yield
+
+
+def make_user(username: str):
+    return get_user_model().objects.create_user(username=username, password=PASSWORD)
+
+
+@pytest.fixture
+def manager(db):
+    user = make_user("manager")
+    user.user_permissions.add(
+        Permission.objects.get(codename="add_project", content_type__app_label="claims")
+    )
+    return user
+
+
+@pytest.fixture
+def annotator(db):
+    return make_user("annotator")
+
+
+@pytest.fixture
+def annotator2(db):
+    return make_user("annotator2")
+
+
+@pytest.fixture
+def reviewer(db):
+    return make_user("reviewer")
+
+
+@pytest.fixture
+def outsider(db):
+    """Logged in, but a member of no project."""
+    return make_user("outsider")
+
+
+@pytest.fixture
+def project(db, manager, annotator, annotator2, reviewer) -> Project:
+    project = Project.objects.create(name="Troops", slug="troops", annotations_per_claim=2)
+    project.copy_default_labels()
+    for user, role in (
+        (manager, Role.MANAGER),
+        (annotator, Role.ANNOTATOR),
+        (annotator2, Role.ANNOTATOR),
+        (reviewer, Role.REVIEWER),
+    ):
+        Membership.objects.create(project=project, user=user, role=role)
+    return project
+
+
+@pytest.fixture
+def article(project) -> Article:
+    Article.objects.import_records(
+        project,
+        [
+            ArticleRecord(
+                title="Museum opens", body=ARTICLE_BODY, outlet="Wire", url="https://example.org/a"
+            )
+        ],
+    )
+    return project.articles.get()
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def annotator_client(annotator) -> Client:
+    return client_for(annotator)
+
+
+@pytest.fixture
+def annotator2_client(annotator2) -> Client:
+    return client_for(annotator2)
+
+
+@pytest.fixture
+def manager_client(manager) -> Client:
+    return client_for(manager)
+
+
+@pytest.fixture
+def reviewer_client(reviewer) -> Client:
+    return client_for(reviewer)
+
+
+@pytest.fixture
+def outsider_client(outsider) -> Client:
+    return client_for(outsider)

@@ -295,6 +295,9 @@ def suggestion_to_json(suggestion: attribution.ClaimSuggestion) -> dict[str, Any
             "end": mention.end,
             "canonical": mention.canonical,
             "kind": mention.kind,
+            # The full phrase ("the state-run news agency KCNA"), learned as an
+            # alias when the annotator accepts the source.
+            "wording": mention.wording or mention.name,
         }
         for mention in suggestion.sources
     ]

@@ -1,0 +1,1 @@
+"""Views, one module per group of pages; access rules live in `access`."""

@@ -1,0 +1,224 @@
+"""The annotator's labelling page: one claim at a time, the next one swapped in by htmx."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import push_url
+
+from claims.forms import LabelForm
+from claims.models import (
+    Annotation,
+    Claim,
+    ClaimFull,
+    Project,
+    Skip,
+    SourceAlias,
+    SourceKind,
+    StaleLabel,
+)
+from claims.views.access import get_claim_for_user, get_project_for_user
+
+
+@require_http_methods(["GET", "POST"])
+def label(request: HttpRequest, slug: str) -> HttpResponse:
+    """The annotator's next claim (GET), and where its form posts (POST)."""
+    project, role = get_project_for_user(request, slug)
+    if request.method == "POST":
+        claim = get_claim_for_user(project, request.POST.get("claim"))
+        if request.POST.get("action") == "skip":
+            claim.skip(request.user)
+            return _after_save(request, project)
+        form = LabelForm(project, request.POST)
+        if form.is_valid():
+            try:
+                claim.record_label(
+                    annotator=request.user,
+                    values=form.label_values(),
+                    form_token=form.cleaned_data.get("token"),
+                    base_revision=form.cleaned_data.get("revision"),
+                )
+            except ClaimFull:
+                messages.info(
+                    request, "That claim got all its labels meanwhile; here is the next one."
+                )
+            except StaleLabel as stale:
+                return _render_label(request, project, claim, form, conflict=stale.annotation)
+            return _after_save(request, project)
+        return _render_label(request, project, claim, form, status=200 if request.htmx else 400)
+    if "claim" in request.GET:
+        claim = get_claim_for_user(project, request.GET["claim"])
+    else:
+        claim = Claim.objects.next_for(request.user, project)
+    if claim is None:
+        return _render_label(request, project, None, None)
+    return _render_label(request, project, claim, _form_for(project, claim, request.user))
+
+
+def _after_save(request: HttpRequest, project: Project) -> HttpResponse:
+    url = reverse("label", args=[project.slug])
+    if not request.htmx:
+        return redirect(url)
+    claim = Claim.objects.next_for(request.user, project)
+    form = _form_for(project, claim, request.user) if claim else None
+    return push_url(_render_label(request, project, claim, form), url)
+
+
+def _form_for(project: Project, claim: Claim, user: object) -> LabelForm:
+    """The label form, filled with the user's own label or else the suggestions."""
+    annotation = claim.annotations.filter(annotator=user).first()
+    initial: dict[str, object] = {"claim": claim.pk, "token": uuid.uuid4(), "revision": 0}
+    if annotation is not None:
+        initial |= {
+            "revision": annotation.revision,
+            "confidence": annotation.confidence,
+            "claim_kind": annotation.claim_kind,
+            "certainty": annotation.certainty,
+            "attribution_cue": annotation.attribution_cue,
+            "note": annotation.note,
+        }
+    else:
+        initial |= {
+            "confidence": claim.suggested_confidence,
+            "claim_kind": claim.suggested_kind,
+            "attribution_cue": claim.suggested_cue,
+        }
+    form = LabelForm(project, initial=initial)
+    form.annotation = annotation
+    return form
+
+
+def _source_rows(form: LabelForm | None, claim: Claim) -> list[dict[str, str]]:
+    """The source inputs to show: what was posted, the saved label, or the suggestion."""
+    if form is not None and form.is_bound:
+        names = form.data.getlist("source")
+        kinds = form.data.getlist("source_kind")
+        wordings = form.data.getlist("source_wording")
+        rows = [
+            {
+                "name": name,
+                "kind": kinds[i] if i < len(kinds) else "",
+                "wording": wordings[i] if i < len(wordings) else "",
+            }
+            for i, name in enumerate(names)
+            if name.strip()
+        ]
+    elif form is not None and form.annotation is not None:
+        rows = [
+            {"name": link.source.name, "kind": link.source.kind, "wording": link.wording}
+            for link in form.annotation.source_links.select_related("source")
+        ]
+    else:
+        rows = [
+            {
+                "name": source["label"],
+                "kind": source.get("kind", ""),
+                "wording": source.get("wording") or source["name"],
+            }
+            for source in claim.suggested_sources()
+        ]
+    return rows + [{"name": "", "kind": "", "wording": ""}] * max(1, 3 - len(rows))
+
+
+def _previous_claim_id(project: Project, user: object, annotation: Annotation | None) -> int | None:
+    """The claim the annotator labelled or skipped just before this one (or just now)."""
+    annotations = Annotation.objects.filter(project=project, annotator=user)
+    skips = Skip.objects.filter(claim__project=project, user=user)
+    if annotation is not None:
+        annotations = annotations.filter(created_at__lt=annotation.created_at)
+        skips = skips.filter(created_at__lt=annotation.created_at)
+    latest = (
+        annotations.order_by()
+        .values_list("created_at", "claim_id")
+        .union(skips.order_by().values_list("created_at", "claim_id"))
+        .order_by("-created_at")
+        .first()
+    )
+    return latest[1] if latest else None
+
+
+def _article_parts(current: Claim) -> list[dict[str, object]]:
+    """The article body as claims and the text between them, to highlight one in context."""
+    body = current.article.body
+    parts: list[dict[str, object]] = []
+    position = 0
+    for claim_id, start, end in current.article.claims.order_by("start").values_list(
+        "pk", "start", "end"
+    ):
+        if start > position:
+            parts.append({"text": body[position:start]})
+        parts.append(
+            {"text": body[start:end], "claim_id": claim_id, "current": claim_id == current.pk}
+        )
+        position = max(position, end)
+    if position < len(body):
+        parts.append({"text": body[position:]})
+    return parts
+
+
+def _render_label(
+    request: HttpRequest,
+    project: Project,
+    claim: Claim | None,
+    form: LabelForm | None,
+    *,
+    conflict: Annotation | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    done = Annotation.objects.filter(project=project, annotator=request.user).count()
+    total = Claim.objects.filter(project=project).count()
+    context: dict[str, object] = {
+        "project": project,
+        "claim": claim,
+        "form": form,
+        "done": done,
+        "total": total,
+        "conflict": conflict,
+        "previous_id": _previous_claim_id(project, request.user, getattr(form, "annotation", None)),
+        "source_kinds": SourceKind.choices,
+    }
+    if claim is not None:
+        context["article"] = claim.article
+        context["article_parts"] = _article_parts(claim)
+        context["source_rows"] = _source_rows(form, claim)
+        context["source_options"] = (
+            SourceAlias.objects.filter(source__project=project)
+            .order_by("alias")
+            .values_list("alias", flat=True)[:50]
+        )
+        context["editing"] = form is not None and getattr(form, "annotation", None) is not None
+    template = "claims/label.html#label-card" if request.htmx else "claims/label.html"
+    return render(request, template, context, status=status)
+
+
+@require_GET
+def source_options(request: HttpRequest, slug: str) -> HttpResponse:
+    """Type-ahead for the source inputs: the project's names and aliases matching what was typed."""
+    project, role = get_project_for_user(request, slug)
+    typed = " ".join((request.GET.get("q") or request.GET.get("source") or "").split())
+    aliases = SourceAlias.objects.filter(source__project=project)
+    if typed:
+        aliases = aliases.filter(Q(alias__icontains=typed) | Q(source__name__icontains=typed))
+    options = aliases.select_related("source").order_by("alias")[:20]
+    return render(
+        request, "claims/label.html#source-options", {"source_options": [a.alias for a in options]}
+    )
+
+
+@require_GET
+def my_labels(request: HttpRequest, slug: str) -> HttpResponse:
+    project, role = get_project_for_user(request, slug)
+    annotations = (
+        Annotation.objects.filter(project=project, annotator=request.user)
+        .select_related("claim")
+        .order_by("-updated_at")[:200]
+    )
+    return render(
+        request, "claims/my_labels.html", {"project": project, "annotations": annotations}
+    )

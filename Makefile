@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 
-.PHONY: run test chromium lint bench clean
+.PHONY: run serve test chromium lint bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,21 @@ $(VENV)/.test-installed: $(VENV)/.installed pyproject.toml
 run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py demo --url http://127.0.0.1:$(PORT)/
+# process_imports imports the big web uploads in the background; it stops with the server.
+	DEBUG=$${DEBUG:-1} $(PY) manage.py process_imports & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
+
+# As on a server (docs: Deploy): DEBUG off unless set, static files collected and
+# compressed, gunicorn with $(WEB_CONCURRENCY) worker processes. Settings from the environment.
+WEB_CONCURRENCY ?= 4
+serve: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput
+	$(PY) manage.py process_imports & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m gunicorn workbench.wsgi:application --bind 127.0.0.1:$(PORT) \
+		--workers $(WEB_CONCURRENCY) --timeout 120 --access-logfile - --no-control-socket
 
 # The browser tests drive Debian's Chromium: Playwright cannot download its own here.
 chromium:
@@ -44,8 +58,10 @@ test: $(VENV)/.test-installed chromium
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check .
 
+# BENCH_ARGS="--quick" tries it in minutes; "--sizes 1000,100000 --db sqlite" and more:
+# bench/README.md.
 bench: $(VENV)/.test-installed
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -38,9 +38,42 @@ ANNOTATION_COLUMNS = (
     "needs_review",
 )
 
+# The gold export: one row per claim, with the settled label (gold_status says
+# whether a reviewer settled it, the annotators agreed unanimously, or it is
+# still undecided) and how far the annotators agree (share giving the most
+# common value; empty below two labels).
+GOLD_COLUMNS = (
+    "project",
+    "article_id",
+    "article_title",
+    "claim_id",
+    "claim_index",
+    "claim_start",
+    "claim_end",
+    "claim_text",
+    "gold_status",
+    "gold_sources",
+    "gold_source_kinds",
+    "gold_attribution_cue",
+    "gold_confidence",
+    "gold_claim_kind",
+    "gold_note",
+    "reviewer",
+    "annotators",
+    "n_annotations",
+    "confidence_agreement",
+    "claim_kind_agreement",
+    "sources_agreement",
+    "labels",
+    "needs_review",
+    "decided_at",
+)
+
 # Spreadsheets run a cell that starts with one of these as a formula (OWASP,
-# "CSV Injection"): such a cell gets a leading apostrophe.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# "CSV Injection"): such a cell gets a leading apostrophe. The full-width forms
+# too, since some spreadsheet programs fold them into their ASCII twins.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_TRIGGER_CHARS = frozenset(FORMULA_TRIGGERS)
 
 # Several values in one cell (sources, their kinds) are joined with this.
 LIST_SEPARATOR = "; "
@@ -56,16 +89,28 @@ def neutralise(value: str) -> str:
 
 
 def cell(value: Any, *, safe: bool = True) -> str:
-    if value is None:
+    # Runs once per cell of a million-row export: the common types are tested
+    # first and by exact type, the formula check is one set look-up.
+    kind = type(value)
+    if kind is str:
+        text = value
+    elif kind is int or kind is float:
+        # Numbers the workbench computes (an agreement can be negative) are no
+        # one's text and cannot hold a formula: "-0.25" stays a number.
+        return str(value)
+    elif value is None:
         return ""
-    if isinstance(value, bool):
+    elif kind is bool:
         return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        value = LIST_SEPARATOR.join(str(item) for item in value)
+    elif kind is list or kind is tuple:
+        text = LIST_SEPARATOR.join([str(item) for item in value])
     elif hasattr(value, "isoformat"):
-        value = value.isoformat()
-    text = str(value)
-    return neutralise(text) if safe else text
+        text = value.isoformat()
+    else:
+        text = str(value)
+    if safe and text and text[0] in _TRIGGER_CHARS:
+        return "'" + text
+    return text
 
 
 class _Line:
@@ -87,8 +132,20 @@ def csv_lines(
     writer = csv.writer(_Line(), lineterminator="\r\n")
     header = writer.writerow(columns)
     yield (BOM + header) if bom else header
+    writerow = writer.writerow
     for row in rows:
-        yield writer.writerow([cell(row.get(column), safe=safe) for column in columns])
+        cells = []
+        # The hot loop of a million-row export: plain text, the most common
+        # value, is handled here without a call.
+        for column in columns:
+            value = row.get(column)
+            if type(value) is str:
+                if safe and value and value[0] in _TRIGGER_CHARS:
+                    value = "'" + value
+                cells.append(value)
+            else:
+                cells.append(cell(value, safe=safe))
+        yield writerow(cells)
 
 
 def jsonl_lines(rows: Iterable[Mapping[str, Any]], columns: Iterable[str]) -> Iterator[str]:
@@ -97,6 +154,27 @@ def jsonl_lines(rows: Iterable[Mapping[str, Any]], columns: Iterable[str]) -> It
     for row in rows:
         record = {column: _json_value(row.get(column)) for column in columns}
         yield json.dumps(record, ensure_ascii=False) + "\n"
+
+
+FORMATS = ("csv", "jsonl")
+
+
+def dataset_lines(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Iterable[str],
+    *,
+    fmt: str = "csv",
+    bom: bool = False,
+    safe: bool = True,
+) -> Iterator[str]:
+    """The lines of an export in either format; the web and the command both call this.
+
+    JSON lines are for programs: values keep their types and are never
+    neutralised, and there is no byte-order mark.
+    """
+    if fmt == "jsonl":
+        return jsonl_lines(rows, columns)
+    return csv_lines(rows, columns, safe=safe, bom=bom)
 
 
 def _json_value(value: Any) -> Any:

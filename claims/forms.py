@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import re
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from claims.importing import ArticleRecord, ImportProblem, check_size, parse_file, parse_text
 from claims.models import (
+    Annotation,
+    Assignment,
+    Claim,
+    Label,
     LabelValues,
     Membership,
     Project,
@@ -79,6 +87,10 @@ class LabelForm(forms.Form):
             if len(name) > 300:
                 self.add_error(None, "A source name can be at most 300 characters long.")
                 continue
+            # Read raw, so the NUL check CharField does must be made here (PostgreSQL refuses NUL).
+            if "\x00" in name + wording:
+                self.add_error(None, "A source name cannot contain a NUL character; retype it.")
+                continue
             if kind and kind not in SourceKind.values:
                 self.add_error(None, f"“{kind[:40]}” is not a source kind; pick one from the list.")
                 continue
@@ -106,7 +118,7 @@ class ProjectForm(forms.ModelForm):
         model = Project
         fields = ["name", "slug", "guidelines", "annotations_per_claim", "split_compound"]
         widgets = {"guidelines": forms.Textarea(attrs={"rows": 6})}
-        help_texts = {"slug": "Used in addresses: /p/<slug>/. Letters, digits, - and _."}
+        help_texts = {"slug": "Used in addresses: /p/this-slug/. Letters, digits, - and _."}
 
 
 class MemberForm(forms.Form):
@@ -156,6 +168,8 @@ class ImportForm(forms.Form):
 
     files = MultipleFileField(
         required=False,
+        # An empty file reaches parse_file, whose message names the file.
+        allow_empty_file=True,
         label="Files",
         help_text=".txt or .md (first line is the title), .jsonl, .json or .csv "
         "(fields title, body, and optionally url, outlet, published).",
@@ -203,4 +217,364 @@ class ImportForm(forms.Form):
                 "Choose one or more files, or paste an article's title and text.", code="empty"
             )
         cleaned["batches"] = batches
+        return cleaned
+
+
+class FlagField(forms.Field):
+    """An on/off switch given as text (``1``/``0``, ``true``/``false``, ``yes``/``no``),
+    with a default when it is absent; anything else is an error, not silently off."""
+
+    TRUE = {"1", "true", "yes", "on"}
+    FALSE = {"0", "false", "no", "off"}
+
+    def __init__(self, *, default: bool, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.default = default
+
+    def to_python(self, value: Any) -> bool:
+        if value is None or value == "":
+            return self.default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError(
+            f"“{str(value)[:20]}” is not on or off; give 1 or 0.", code="invalid_flag"
+        )
+
+
+def _date_field() -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        error_messages={"invalid": "Give the date as YYYY-MM-DD, for example 2025-10-23."},
+    )
+
+
+class ExportFilterForm(forms.Form):
+    """Which rows an export holds and how its CSV is written.
+
+    The web export and ``export_annotations`` both read their parameters through
+    this form, so the same filters give the same rows and the same bytes. Dates
+    are whole days in the server's time zone, both ends included.
+    """
+
+    article = forms.IntegerField(
+        required=False,
+        min_value=1,
+        error_messages={
+            "invalid": "Give the article's id, a whole number (the N of /articles/N/).",
+            "min_value": "Give the article's id, a whole number (the N of /articles/N/).",
+        },
+    )
+    annotator = forms.CharField(required=False, max_length=150)
+    claim_kind = forms.CharField(required=False, max_length=40)
+    created_from = _date_field()
+    created_to = _date_field()
+    updated_from = _date_field()
+    updated_to = _date_field()
+    with_gold = FlagField(default=False, help_text="Only claims that have a gold label.")
+    bom = FlagField(default=False, help_text="Start the CSV with a byte-order mark for Excel.")
+    neutralise = FlagField(
+        default=True, help_text="Defuse cells a spreadsheet would run as a formula."
+    )
+
+    def __init__(self, project: Project, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_article(self) -> int | None:
+        article = self.cleaned_data.get("article")
+        if article is not None and not self.project.articles.filter(pk=article).exists():
+            raise forms.ValidationError(
+                f"This project has no article {article}; take the id from the article's "
+                "address (/articles/N/).",
+                code="unknown_article",
+            )
+        return article
+
+    def clean_annotator(self) -> str:
+        username = self.cleaned_data.get("annotator", "").strip()
+        if not username:
+            return ""
+        known = Q(memberships__project=self.project) | Q(annotations__project=self.project)
+        if not get_user_model().objects.filter(known, username=username).exists():
+            raise forms.ValidationError(
+                f"No one called “{username[:40]}” works in this project; give a member's "
+                "username.",
+                code="unknown_annotator",
+            )
+        return username
+
+    def clean_claim_kind(self) -> str:
+        kind = self.cleaned_data.get("claim_kind", "").strip()
+        if not kind:
+            return ""
+        kinds = list(
+            self.project.labels.filter(dimension=Label.Dimension.CLAIM_KIND).values_list(
+                "value", flat=True
+            )
+        )
+        if kind not in kinds:
+            raise forms.ValidationError(
+                f"“{kind[:40]}” is not a claim kind of this project; use one of "
+                f"{', '.join(kinds)}.",
+                code="unknown_claim_kind",
+            )
+        return kind
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for stamp in ("created", "updated"):
+            start, end = cleaned.get(f"{stamp}_from"), cleaned.get(f"{stamp}_to")
+            if start and end and start > end:
+                self.add_error(
+                    f"{stamp}_to",
+                    forms.ValidationError(
+                        f"{stamp}_to ({end}) is before {stamp}_from ({start}); swap them.",
+                        code="empty_range",
+                    ),
+                )
+        return cleaned
+
+    def error_text(self, *, prefix: str = "") -> str:
+        """Every error on one line each, as ``name: message`` (``--name`` for the command)."""
+        lines = []
+        for name, errors in self.errors.items():
+            label = f"{prefix}{name.replace('_', '-') if prefix else name}"
+            lines.extend(f"{label}: {message}" for message in errors)
+        return "\n".join(lines)
+
+    def _annotation_q(self) -> Q:
+        data = self.cleaned_data
+        q = Q()
+        if data.get("annotator"):
+            q &= Q(annotator__username=data["annotator"])
+        if data.get("claim_kind"):
+            q &= Q(claim_kind=data["claim_kind"])
+        for stamp in ("created", "updated"):
+            if start := data.get(f"{stamp}_from"):
+                q &= Q(**{f"{stamp}_at__gte": _day_start(start)})
+            if end := data.get(f"{stamp}_to"):
+                q &= Q(**{f"{stamp}_at__lt": _day_start(end + timedelta(days=1))})
+        return q
+
+    def filter_annotations(self, annotations: QuerySet[Annotation]) -> QuerySet[Annotation]:
+        """The annotations the filters select (one row each in the annotation export)."""
+        annotations = annotations.filter(self._annotation_q())
+        if self.cleaned_data.get("article"):
+            annotations = annotations.filter(claim__article_id=self.cleaned_data["article"])
+        if self.cleaned_data.get("with_gold"):
+            annotations = annotations.filter(claim__gold__isnull=False)
+        return annotations
+
+    def filter_claims(self, claims: QuerySet[Any]) -> QuerySet[Any]:
+        """The claims the filters select (one row each in the gold export).
+
+        The annotator, claim kind and date filters keep the claims with at least
+        one annotation that matches them all.
+        """
+        if self.cleaned_data.get("article"):
+            claims = claims.filter(article_id=self.cleaned_data["article"])
+        if self.cleaned_data.get("with_gold"):
+            claims = claims.filter(gold__isnull=False)
+        annotation_q = self._annotation_q()
+        if annotation_q:
+            claims = claims.filter(
+                Exists(Annotation.objects.filter(annotation_q, claim=OuterRef("pk")))
+            )
+        return claims
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+class GoldForm(LabelForm):
+    """The reviewer's own gold label: the label form without the annotator's fields."""
+
+    def __init__(self, project: Project, *args: Any, **kwargs: Any) -> None:
+        super().__init__(project, *args, **kwargs)
+        for name in ("revision", "token", "certainty"):
+            del self.fields[name]
+        self.fields["note"].help_text = "Why this label: what settled the disagreement."
+
+
+class PickForm(forms.Form):
+    """Take one annotator's label as the gold label."""
+
+    annotation = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=5000, required=False
+    )
+
+
+class AssignmentForm(forms.Form):
+    """A manager gives an article to an annotator; the queue then hands them only such articles."""
+
+    article = forms.ModelChoiceField(queryset=None, empty_label=None)
+    user = forms.ModelChoiceField(queryset=None, empty_label=None, label="Annotator")
+
+    def __init__(self, project: Project, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.project = project
+        self.fields["article"].queryset = project.articles.only("title", "project").order_by("pk")
+        self.fields["user"].queryset = (
+            get_user_model()
+            .objects.filter(memberships__project=project)
+            .order_by("username")
+        )
+        self.fields["article"].error_messages["invalid_choice"] = (
+            "Pick an article of this project from the list."
+        )
+        self.fields["user"].error_messages["invalid_choice"] = (
+            "Pick a member of this project; add people on the Members page first."
+        )
+
+    def save(self) -> tuple[Assignment, bool]:
+        return Assignment.objects.get_or_create(
+            article=self.cleaned_data["article"], user=self.cleaned_data["user"]
+        )
+
+
+
+# --- A manager's edits of claim boundaries (the article page) ---------------------------
+
+
+class ClaimEditForm(forms.Form):
+    """What every claim edit sends: the claim's span as the page showed it.
+
+    The model refuses the edit when the claim moved since, so an edit meant
+    for one span never lands on another.
+    """
+
+    span = forms.CharField(widget=forms.HiddenInput, required=False)
+    # Each claim's row holds one form of each kind: their ids must differ.
+    action = "edit"
+
+    def __init__(self, claim: Claim, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"claim-{claim.pk}-{self.action}-%s")
+        kwargs["initial"] = {"span": f"{claim.start}-{claim.end}"} | kwargs.get("initial", {})
+        super().__init__(*args, **kwargs)
+        self.claim = claim
+
+    def clean_span(self) -> tuple[int, int] | None:
+        return _parse_span(self.cleaned_data.get("span", ""))
+
+
+def _parse_span(raw: str) -> tuple[int, int] | None:
+    start, dash, end = raw.strip().partition("-")
+    if not raw.strip():
+        return None
+    if not (dash and start.isdigit() and end.isdigit()):
+        raise forms.ValidationError(
+            "The form was damaged; reload the article and try again.", code="bad_span"
+        )
+    return int(start), int(end)
+
+
+class SplitClaimForm(ClaimEditForm):
+    action = "split"
+    words = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Split before the words",
+        help_text="The words that start the second part, as the claim has them.",
+    )
+    position = forms.IntegerField(
+        min_value=0,
+        required=False,
+        label="or at character",
+        help_text="Counted from the claim's start (0 is its first character).",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        text = self.claim.text
+        words = " ".join((cleaned.get("words") or "").split())
+        position = cleaned.get("position")
+        if words:
+            pattern = r"\s+".join(re.escape(word) for word in words.split())
+            found = [m.start() for m in re.finditer(pattern, text, flags=re.IGNORECASE)]
+            if not found:
+                self.add_error(
+                    "words",
+                    forms.ValidationError(
+                        f"“{words}” does not occur in this claim; copy the words as they "
+                        "appear in it.",
+                        code="words_not_found",
+                    ),
+                )
+                return cleaned
+            if len(found) > 1:
+                self.add_error(
+                    "words",
+                    forms.ValidationError(
+                        f"“{words}” occurs {len(found)} times in this claim; type more words "
+                        "so that only one place matches, or give the position.",
+                        code="words_ambiguous",
+                    ),
+                )
+                return cleaned
+            position = found[0]
+        elif position is None:
+            if "position" not in self.errors:
+                self.add_error(
+                    None,
+                    forms.ValidationError(
+                        "Type the words that start the second part, or give a position.",
+                        code="no_split_point",
+                    ),
+                )
+            return cleaned
+        if not 0 < position < len(text):
+            self.add_error(
+                "position",
+                forms.ValidationError(
+                    f"Give a position between 1 and {len(text) - 1}, so that both parts "
+                    "keep some text.",
+                    code="position_outside",
+                ),
+            )
+            return cleaned
+        cleaned["offset"] = self.claim.start + position
+        return cleaned
+
+
+class MergeClaimForm(ClaimEditForm):
+    action = "merge"
+    next_span = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(
+        self, claim: Claim, following: Claim | None = None, *args: Any, **kwargs: Any
+    ) -> None:
+        if following is not None:
+            kwargs["initial"] = {"next_span": f"{following.start}-{following.end}"}
+        super().__init__(claim, *args, **kwargs)
+
+    def clean_next_span(self) -> tuple[int, int] | None:
+        return _parse_span(self.cleaned_data.get("next_span", ""))
+
+
+class AdjustClaimForm(ClaimEditForm):
+    action = "adjust"
+    start = forms.IntegerField(min_value=0, help_text="Offset into the article body.")
+    end = forms.IntegerField(min_value=1, help_text="Offset just after the claim's last character.")
+
+    def __init__(self, claim: Claim, *args: Any, **kwargs: Any) -> None:
+        kwargs["initial"] = {"start": claim.start, "end": claim.end}
+        super().__init__(claim, *args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start is not None and end is not None and start >= end:
+            self.add_error(
+                "end",
+                forms.ValidationError("The end must come after the start.", code="end_before"),
+            )
         return cleaned

@@ -109,7 +109,9 @@ def _decode(filename: str, data: bytes) -> str:
 
 
 def _parse_jsonl(filename: str, text: str) -> Iterator[ArticleRecord]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only: str.splitlines() would also cut at U+2028 and other
+    # separators that JSON strings may hold unescaped.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -137,7 +139,9 @@ def _parse_json(filename: str, text: str) -> Iterator[ArticleRecord]:
 
 
 def _parse_csv(filename: str, text: str) -> Iterator[ArticleRecord]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a stray or unclosed quote is an error, not a cell that silently
+    # swallows the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except csv.Error as error:
@@ -155,13 +159,24 @@ def _parse_csv(filename: str, text: str) -> Iterator[ArticleRecord]:
             line=1,
         )
     while True:
+        row_start = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as error:
+            if "unexpected end of data" in str(error):
+                raise ImportProblem(
+                    filename,
+                    "a quoted cell that starts on this line is never closed; add the closing "
+                    'quote (a quote inside a cell is written twice: "").',
+                    line=row_start,
+                ) from None
             raise ImportProblem(
-                filename, f"this row cannot be read as CSV ({error}).", line=reader.line_num
+                filename,
+                f"this row cannot be read as CSV ({error}); a quote inside a quoted cell "
+                'is written twice ("").',
+                line=reader.line_num,
             ) from None
         if not any(cell.strip() for cell in row):
             continue

@@ -29,8 +29,28 @@ def _plain_static_storage():
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    with override_settings(STORAGES=storages):
+    # A deliberately slow password hash costs ~0.3 s per user; tests need none of it.
+    fast_hash = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with override_settings(STORAGES=storages, PASSWORD_HASHERS=fast_hash):
         yield
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """Test on an SQLite file, not in memory, when SQLite is the database.
+
+    The queue's concurrency tests run annotators in threads, each with its own
+    connection; an in-memory SQLite database is private to one connection (or,
+    shared-cache, fails with "table is locked" instead of waiting). A file per
+    test process keeps parallel runs (-n) apart; on PostgreSQL, pytest-django's
+    suffix (_gw0, _gw1) does.
+    """
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        test_file = tmp_path_factory.mktemp("database") / "test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(test_file)
 
 
 def make_user(username: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -49,6 +50,35 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_proxy_header(name: str) -> tuple[str, str] | None:
+    """``X-Forwarded-Proto=https`` -> Django's ``("HTTP_X_FORWARDED_PROTO", "https")``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    header, sep, value = raw.partition("=")
+    header, value = header.strip(), value.strip()
+    if not sep or not header or not value or " " in header:
+        raise ImproperlyConfigured(
+            f"{name} must look like X-Forwarded-Proto=https (the header your proxy sets "
+            f"and its value for HTTPS requests), not {raw!r}."
+        )
+    return "HTTP_" + header.upper().replace("-", "_"), value
+
+
+def env_database(name: str, default: str) -> dict[str, object]:
+    """The database a URL names; an empty value (``DATABASE_URL=``) means unset."""
+    raw = os.environ.get(name) or default
+    try:
+        return dj_database_url.parse(
+            raw, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    except Exception as error:  # dj-database-url raises several kinds
+        raise ImproperlyConfigured(
+            f"{name} must look like postgres://user:password@host:5432/name or "
+            f"sqlite:////path/to/file.sqlite3, not {raw!r} ({error})."
+        ) from None
+
+
 def _local_secret_key() -> str:
     """A per-installation key kept beside the SQLite database.
 
@@ -65,17 +95,51 @@ def _local_secret_key() -> str:
         return key
 
 
+# DEBUG is off unless asked for (`make run` asks for it: the demo is a laptop).
 DEBUG = env_bool("DEBUG", False)
+# PRODUCTION=1: a server on the internet. Refuses to start without a real
+# SECRET_KEY and ALLOWED_HOSTS, and turns on every HTTPS protection below.
 PRODUCTION = env_bool("PRODUCTION", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured(
+        "DEBUG=1 shows tracebacks and settings to anyone; it cannot be used with PRODUCTION=1."
+    )
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when PRODUCTION=1.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when PRODUCTION=1 (50 or more random characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+        )
     SECRET_KEY = _local_secret_key()
+elif PRODUCTION and (len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is too short to be secret: use 50 or more random characters."
+    )
 
+if PRODUCTION and not os.environ.get("ALLOWED_HOSTS", "").strip():
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS must be set when PRODUCTION=1: the host names the site is served "
+        "under, comma-separated (e.g. workbench.example.org)."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Origins (scheme://host) allowed to post forms, needed when a proxy serves the
+# site under another host or port than the one Django sees.
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS. In production every one of these is on; each can be turned off (or
+# the HSTS duration changed) through the variable of the same name.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", PRODUCTION)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", PRODUCTION)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", PRODUCTION)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", PRODUCTION)
+# Behind a proxy that ends TLS (nginx, a load balancer), Django sees plain
+# HTTP; the proxy's header tells it the request was HTTPS. Set only when the
+# proxy always sets (and overwrites) that header.
+SECURE_PROXY_SSL_HEADER = env_proxy_header("SECURE_PROXY_SSL_HEADER")
 
 INSTALLED_APPS = [
     "claims",
@@ -88,6 +152,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -102,6 +167,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username/address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "workbench.urls"
@@ -124,13 +197,7 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "workbench.wsgi.application"
 
-DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=env_int("CONN_MAX_AGE", 60),
-        conn_health_checks=True,
-    )
-}
+DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE transactions take the write lock at BEGIN, so two requests that
     # both read-then-write (the claim queue, label saves) queue up instead of
@@ -156,13 +223,26 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12, minimum=60)
 
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for
+# one username from one address, that pair is refused for AXES_COOLOFF_MINUTES.
+# Username and address together: forty annotators behind one office address
+# must not lock each other out, and nobody can lock out a colleague from elsewhere.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Behind a proxy the client address is in X-Forwarded-For; how many proxies
+# append to it decides which entry is the client's (unset: REMOTE_ADDR).
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0) or None
+
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -23,7 +23,7 @@ def get_project_for_user(
     Someone who is not a member gets a 404, so project names do not leak; a
     member whose role is too low for the page gets a 403.
     """
-    project = get_object_or_404(Project, slug=slug)
+    project = get_object_or_404(Project.objects.with_role_of(request.user), slug=slug)
     role = project.role_of(request.user)
     if role is None:
         raise Http404("No such project.")
@@ -49,3 +49,11 @@ def get_article_for_user(project: Project, article_id: int) -> Article:
 
 def can_create_projects(request: HttpRequest) -> bool:
     return request.user.has_perm("claims.add_project")
+
+
+def posted_id(raw: object) -> int | None:
+    """An object id sent by a form button; None (finds nothing) when the form was damaged."""
+    text = str(raw).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)

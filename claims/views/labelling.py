@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 from django.contrib import messages
-from django.db.models import Q
+from django.core.cache import cache
+from django.db.models import Func, IntegerField, Q, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -56,8 +58,9 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
         claim = get_claim_for_user(project, request.GET["claim"])
     else:
         claim = Claim.objects.next_for(request.user, project)
-    if claim is None:
-        return _render_label(request, project, None, None)
+        if claim is None:
+            return _render_label(request, project, None, None)
+        return _render_label(request, project, claim, _form_for(project, claim, None))
     return _render_label(request, project, claim, _form_for(project, claim, request.user))
 
 
@@ -66,13 +69,17 @@ def _after_save(request: HttpRequest, project: Project) -> HttpResponse:
     if not request.htmx:
         return redirect(url)
     claim = Claim.objects.next_for(request.user, project)
-    form = _form_for(project, claim, request.user) if claim else None
+    form = _form_for(project, claim, None) if claim else None
     return push_url(_render_label(request, project, claim, form), url)
 
 
-def _form_for(project: Project, claim: Claim, user: object) -> LabelForm:
-    """The label form, filled with the user's own label or else the suggestions."""
-    annotation = claim.annotations.filter(annotator=user).first()
+def _form_for(project: Project, claim: Claim, user: object | None) -> LabelForm:
+    """The label form, filled with the user's own label or else the suggestions.
+
+    ``user`` None: the claim comes from the queue, which never hands out a claim
+    the user has labelled, so there is no label of theirs to look up.
+    """
+    annotation = None if user is None else claim.annotations.filter(annotator=user).first()
     initial: dict[str, object] = {"claim": claim.pk, "token": uuid.uuid4(), "revision": 0}
     if annotation is not None:
         initial |= {
@@ -126,21 +133,74 @@ def _source_rows(form: LabelForm | None, claim: Claim) -> list[dict[str, str]]:
     return rows + [{"name": "", "kind": "", "wording": ""}] * max(1, 3 - len(rows))
 
 
-def _previous_claim_id(project: Project, user: object, annotation: Annotation | None) -> int | None:
-    """The claim the annotator labelled or skipped just before this one (or just now)."""
+LABEL_COUNT_ANCHOR_SECONDS = 300
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    previous_id: int | None
+
+
+def _progress(project: Project, user: object, annotation: Annotation | None) -> Progress:
+    """My label count, the project's claim count, and the claim I labelled or skipped
+    just before this one (or just now), in one query of index look-ups."""
     annotations = Annotation.objects.filter(project=project, annotator=user)
     skips = Skip.objects.filter(claim__project=project, user=user)
+    earlier_annotations, earlier_skips = annotations, skips
     if annotation is not None:
-        annotations = annotations.filter(created_at__lt=annotation.created_at)
-        skips = skips.filter(created_at__lt=annotation.created_at)
-    latest = (
-        annotations.order_by()
-        .values_list("created_at", "claim_id")
-        .union(skips.order_by().values_list("created_at", "claim_id"))
-        .order_by("-created_at")
-        .first()
+        earlier_annotations = annotations.filter(created_at__lt=annotation.created_at)
+        earlier_skips = skips.filter(created_at__lt=annotation.created_at)
+
+    def latest(rows: QuerySet, field: str) -> Subquery:
+        return Subquery(rows.order_by("-created_at").values(field)[:1])
+
+    def count(rows: QuerySet) -> Subquery:
+        # COUNT as a plain function, not an aggregate: no GROUP BY, so the
+        # database counts index entries instead of sorting them into groups.
+        counted = rows.order_by().annotate(n=Func("pk", function="COUNT")).values("n")
+        return Subquery(counted, output_field=IntegerField())
+
+    # The claim total is remembered for a while (Project.cached_claim_total):
+    # counting it is what grows with the project. When it is not, it comes here.
+    total = project.cached_claim_total()
+    # My label count grows by one between two claims: count only the labels
+    # since the last count (an index range) instead of all of them again
+    # (4 ms at 50,000 labels). The anchor expires, so a label stored with an
+    # old date (a restore) is counted within minutes.
+    anchor_key = f"labelled:{project.pk}:{project.created_at.timestamp()}:{user.pk}"
+    anchor = cache.get(anchor_key)
+    figures = {
+        "done": count(annotations.filter(created_at__gt=anchor[0]) if anchor else annotations),
+        "latest_at": latest(annotations, "created_at"),
+        "labelled_at": latest(earlier_annotations, "created_at"),
+        "labelled_claim": latest(earlier_annotations, "claim_id"),
+        "skipped_at": latest(earlier_skips, "created_at"),
+        "skipped_claim": latest(earlier_skips, "claim_id"),
+    }
+    if total is None:
+        figures["total"] = count(Claim.objects.filter(project=project))
+    row = Project.objects.filter(pk=project.pk).annotate(**figures).values(*figures).get()
+    if total is None:
+        total = row["total"]
+        project.remember_claim_total(total)
+    done = row["done"] + (anchor[1] if anchor else 0)
+    if row["latest_at"] is not None:
+        cache.set(anchor_key, (row["latest_at"], done), LABEL_COUNT_ANCHOR_SECONDS)
+    previous = [
+        (at, claim_id)
+        for at, claim_id in (
+            (row["labelled_at"], row["labelled_claim"]),
+            (row["skipped_at"], row["skipped_claim"]),
+        )
+        if at is not None
+    ]
+    return Progress(
+        done=done,
+        total=total,
+        previous_id=max(previous)[1] if previous else None,
     )
-    return latest[1] if latest else None
 
 
 def _article_parts(current: Claim) -> list[dict[str, object]]:
@@ -171,16 +231,15 @@ def _render_label(
     conflict: Annotation | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    done = Annotation.objects.filter(project=project, annotator=request.user).count()
-    total = Claim.objects.filter(project=project).count()
+    progress = _progress(project, request.user, getattr(form, "annotation", None))
     context: dict[str, object] = {
         "project": project,
         "claim": claim,
         "form": form,
-        "done": done,
-        "total": total,
+        "done": progress.done,
+        "total": progress.total,
         "conflict": conflict,
-        "previous_id": _previous_claim_id(project, request.user, getattr(form, "annotation", None)),
+        "previous_id": progress.previous_id,
         "source_kinds": SourceKind.choices,
     }
     if claim is not None:
@@ -201,7 +260,9 @@ def _render_label(
 def source_options(request: HttpRequest, slug: str) -> HttpResponse:
     """Type-ahead for the source inputs: the project's names and aliases matching what was typed."""
     project, role = get_project_for_user(request, slug)
-    typed = " ".join((request.GET.get("q") or request.GET.get("source") or "").split())
+    typed = request.GET.get("q") or request.GET.get("source") or ""
+    # NUL cannot be in a source name, and PostgreSQL refuses it in a query.
+    typed = " ".join(typed.replace("\x00", "").split())
     aliases = SourceAlias.objects.filter(source__project=project)
     if typed:
         aliases = aliases.filter(Q(alias__icontains=typed) | Q(source__name__icontains=typed))

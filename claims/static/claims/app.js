@@ -36,6 +36,14 @@
     if (target) target.focus({ preventScroll: true });
   }
 
+  // Press the form's own button rather than requestSubmit(button): htmx sends
+  // the name/value of the button it saw clicked, so a submit without a click
+  // would post no action and a skip would be saved as a label.
+  function pressButton(form, action) {
+    var button = form.querySelector("button[name=action][value=" + action + "]");
+    if (button && !button.disabled) button.click();
+  }
+
   function addSourceRow(button) {
     var fieldset = button.closest("fieldset");
     var rows = fieldset.querySelectorAll(".source-row");
@@ -75,14 +83,14 @@
       if (target.tagName && target.tagName.toLowerCase() === "textarea") {
         if (event.ctrlKey) {
           event.preventDefault();
-          form.requestSubmit(form.querySelector("button[value=save]"));
+          pressButton(form, "save");
         }
         return;
       }
       var tag = target.tagName ? target.tagName.toLowerCase() : "";
       if (tag === "button" || tag === "a" || tag === "select") return;
       event.preventDefault();
-      form.requestSubmit(form.querySelector("button[value=save]"));
+      pressButton(form, "save");
       return;
     }
     if (event.ctrlKey || typingIn(target)) return;
@@ -96,7 +104,7 @@
       }
     } else if (event.key === "s") {
       event.preventDefault();
-      form.requestSubmit(form.querySelector("button[value=skip]"));
+      pressButton(form, "skip");
     } else if (event.key === "b") {
       var back = document.querySelector("#label-card a[data-key=b]");
       if (back) {

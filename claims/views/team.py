@@ -1,0 +1,50 @@
+"""Who labels what: a manager's assignments of articles to annotators."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from claims.forms import AssignmentForm
+from claims.models import Assignment, Role
+from claims.views.access import get_project_for_user, posted_id
+
+
+@require_http_methods(["GET", "POST"])
+def assignments(request: HttpRequest, slug: str) -> HttpResponse:
+    """List, add and remove assignments; an assigned annotator gets only those articles."""
+    project, role = get_project_for_user(request, slug, minimum=Role.MANAGER)
+    form = AssignmentForm(project, request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if "remove" in request.POST:
+            assignment = get_object_or_404(
+                Assignment, article__project=project, pk=posted_id(request.POST["remove"])
+            )
+            assignment.delete()
+            messages.success(
+                request, f"“{assignment.article}” is no longer assigned to {assignment.user}."
+            )
+            return redirect("assignments", project.slug)
+        if form.is_valid():
+            assignment, created = form.save()
+            if created:
+                messages.success(request, f"“{assignment.article}” assigned to {assignment.user}.")
+            else:
+                messages.info(
+                    request, f"“{assignment.article}” was already assigned to {assignment.user}."
+                )
+            return redirect("assignments", project.slug)
+    rows = (
+        Assignment.objects.filter(article__project=project)
+        .select_related("article", "user")
+        .only("article__title", "user__username", "created_at")
+        .order_by("article_id", "user__username")
+    )
+    return render(
+        request,
+        "claims/assignments.html",
+        {"project": project, "form": form, "assignments": rows},
+        status=400 if form.is_bound and not form.is_valid() else 200,
+    )

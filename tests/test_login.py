@@ -1,0 +1,136 @@
+"""Logging in and out: throttled failures, password rules, session lifetime, logout by POST."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from axes.models import AccessAttempt
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.test import Client, override_settings
+
+from .conftest import PASSWORD
+
+LOGIN = "/accounts/login/"
+
+
+def log_in(client: Client, username: str, password: str):
+    return client.post(LOGIN, {"username": username, "password": password})
+
+
+def fail_until_locked(client: Client, username: str) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, username, "wrong-password")
+
+
+def test_right_password_logs_in_and_wrong_one_says_so(annotator):
+    client = Client()
+    response = log_in(client, "annotator", "wrong-password")
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert client.get("/").status_code == 302
+    response = log_in(client, "annotator", PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_repeated_failures_lock_the_login_with_a_clear_message(annotator):
+    client = Client()
+    fail_until_locked(client, "annotator")
+    # Even the right password is refused now, with the lockout page.
+    response = log_in(client, "annotator", PASSWORD)
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Too many failed logins" in page
+    assert f"After {settings.AXES_FAILURE_LIMIT} wrong passwords" in page
+    assert "“annotator”" in page
+    assert client.get("/").status_code == 302  # not logged in
+    attempt = AccessAttempt.objects.get(username="annotator")
+    assert attempt.failures_since_start >= settings.AXES_FAILURE_LIMIT
+
+
+def test_lockout_of_one_username_does_not_lock_out_colleagues_at_the_same_address(
+    annotator, annotator2
+):
+    client = Client()
+    fail_until_locked(client, "annotator")
+    assert log_in(client, "annotator", PASSWORD).status_code == 429
+    response = log_in(Client(), "annotator2", PASSWORD)
+    assert response.status_code == 302
+
+
+def test_lockout_ends_after_the_cooloff_time(annotator):
+    client = Client()
+    fail_until_locked(client, "annotator")
+    assert log_in(client, "annotator", PASSWORD).status_code == 429
+    AccessAttempt.objects.filter(username="annotator").update(
+        attempt_time=AccessAttempt.objects.get(username="annotator").attempt_time
+        - settings.AXES_COOLOFF_TIME
+        - timedelta(seconds=1)
+    )
+    assert log_in(client, "annotator", PASSWORD).status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_a_successful_login_resets_the_failure_count(annotator):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        log_in(client, "annotator", "wrong-password")
+    assert log_in(client, "annotator", PASSWORD).status_code == 302
+    client.post("/accounts/logout/")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        log_in(client, "annotator", "wrong-password")
+    assert log_in(client, "annotator", PASSWORD).status_code == 302
+
+
+@override_settings(AXES_FAILURE_LIMIT=2)
+def test_failure_limit_is_taken_from_the_settings(annotator):
+    client = Client()
+    log_in(client, "annotator", "wrong-password")
+    log_in(client, "annotator", "wrong-password")
+    assert log_in(client, "annotator", PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize(
+    "weak",
+    ["12345678", "password", "short", "annotator1"],
+)
+def test_password_validators_refuse_weak_passwords(annotator, weak):
+    with pytest.raises(ValidationError):
+        password_validation.validate_password(weak, user=annotator)
+
+
+def test_password_validators_accept_a_long_passphrase(annotator):
+    password_validation.validate_password("violet-harbour-lantern-47", user=annotator)
+
+
+@override_settings(SESSION_COOKIE_AGE=600)
+def test_session_lifetime_follows_the_setting(annotator):
+    client = Client()
+    log_in(client, "annotator", PASSWORD)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    assert cookie["max-age"] == 600
+    session = Session.objects.get(session_key=cookie.value)
+    remaining = session.expire_date - session.expire_date.now(tz=session.expire_date.tzinfo)
+    assert timedelta(seconds=500) < remaining <= timedelta(seconds=600)
+
+
+def test_logout_by_get_is_refused_and_keeps_the_session(annotator):
+    client = Client()
+    log_in(client, "annotator", PASSWORD)
+    assert client.get("/accounts/logout/").status_code == 405
+    assert client.get("/").status_code == 200
+    assert Session.objects.count() == 1
+
+
+def test_logout_by_post_ends_the_session(annotator):
+    client = Client()
+    log_in(client, "annotator", PASSWORD)
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert response["Location"] == LOGIN
+    assert not Session.objects.exists()
+    assert client.get("/").status_code == 302

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -24,6 +24,8 @@ from django.utils import timezone
 
 from claims import agreement
 from claims.models import Annotation, AnnotationSource, Claim, Label, Project, Role, Skip
+
+T = TypeVar("T")
 
 # Labels per hour: the rate over this many of the annotator's latest hours
 # with at least one label, within RATE_WINDOW. Idle hours do not dilute it.
@@ -192,34 +194,41 @@ def project_agreement(project: Project, order: list[str] | None = None) -> Agree
         return measure(rows, confidence_order(project) if order is None else order, usernames)
 
 
-def cached_project_agreement(project: Project) -> AgreementFigures:
-    """``project_agreement``, remembered until a label of the project changes.
+def cached_while_labels_unchanged(project: Project, name: str, compute: Callable[[], T]) -> T:
+    """``compute()``, remembered until a label of the project changes.
 
-    A large project takes a few seconds to measure; the dashboard is opened
-    far more often than labels change. Every change of a label saves its
-    annotation (new pk or later ``updated_at``), so those and the label set's
-    order make the key; the timeout bounds anything that slips past them.
+    A large project takes seconds to measure; the dashboard is opened far more
+    often than labels change. Every change of a label saves its annotation (new
+    pk or later ``updated_at``), so those make the key; the timeout bounds
+    anything that slips past them.
     """
-    order = confidence_order(project)
     stamp = Annotation.objects.filter(project=project).aggregate(
         n=Count("pk"), top=Max("pk"), last=Max("updated_at")
     )
-    key = "agreement:" + ":".join(
+    key = ":".join(
         str(part)
         for part in (
+            name,
             project.pk,
             project.created_at.timestamp(),
             stamp["n"],
             stamp["top"],
             stamp["last"] and stamp["last"].timestamp(),
-            ",".join(order),
         )
     )
-    figures = cache.get(key)
-    if figures is None:
-        figures = project_agreement(project, order)
-        cache.set(key, figures, AGREEMENT_CACHE_SECONDS)
-    return figures
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, AGREEMENT_CACHE_SECONDS)
+    return value
+
+
+def cached_project_agreement(project: Project) -> AgreementFigures:
+    """``project_agreement``, remembered until a label or the label set's order changes."""
+    order = confidence_order(project)
+    return cached_while_labels_unchanged(
+        project, "agreement:" + ",".join(order), lambda: project_agreement(project, order)
+    )
 
 
 # --- Progress and label use ----------------------------------------------------------------

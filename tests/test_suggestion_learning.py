@@ -156,13 +156,10 @@ def test_project_acceptance_rate_counts_labels_that_kept_the_suggestion(
     assert (result.labels, result.both_kept, result.confidence_kept) == (2, 1, 1)
     assert result.sources_kept == 2
 
-    page = manager_client.get(f"/p/{project.slug}/").content.decode()
+    page = manager_client.get(f"/p/{project.slug}/dashboard/").content.decode()
     assert "Suggestions accepted unchanged" in page
     assert "<strong>50%</strong> of 2 labels" in page
-    assert (
-        "Suggestions accepted unchanged"
-        not in annotator_client.get(f"/p/{project.slug}/").content.decode()
-    )
+    assert annotator_client.get(f"/p/{project.slug}/dashboard/").status_code == 403
 
 
 def test_acceptance_uses_the_canonical_name_of_an_alias_matched_suggestion(
@@ -250,3 +247,14 @@ def test_wording_that_already_names_another_source_is_not_taken_over(
     post_label(annotator2_client, project, only_claim(article), source="Yonhap", wording=WORDING)
     assert project.alias_map()[WORDING.casefold()] == "KCNA"
     assert not SourceAlias.objects.filter(source__name="Yonhap", normalized=WORDING.casefold())
+
+
+def test_dashboard_acceptance_follows_a_new_label(project, annotator, annotator2, manager_client):
+    claim = only_claim(import_body(project, "A", ARTICLE_A))
+    claim.project = project
+    label(claim, annotator, confidence="asserted", sources=["KCNA"])
+    first = manager_client.get(f"/p/{project.slug}/dashboard/").content.decode()
+    assert "of 1 label" in first
+    label(claim, annotator2, confidence="claimed", sources=[])
+    second = manager_client.get(f"/p/{project.slug}/dashboard/").content.decode()
+    assert "of 2 labels" in second

@@ -8,7 +8,12 @@ from django.views.decorators.http import require_GET
 
 from claims import charts
 from claims.models import Role
-from claims.project_stats import ACTIVE_HOURS, ProjectStats, cached_project_agreement
+from claims.project_stats import (
+    ACTIVE_HOURS,
+    ProjectStats,
+    cached_project_agreement,
+    cached_while_labels_unchanged,
+)
 from claims.views.access import get_project_for_user
 
 ARTICLE_ROWS = 200
@@ -38,6 +43,9 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "confidence_use": confidence_use,
             "source_use": source_use,
             "figures": figures,
+            "acceptance": cached_while_labels_unchanged(
+                project, "acceptance", project.suggestion_acceptance
+            ),
             "progress_chart": charts.bar_chart(
                 [(row.title[:28], row.share_complete) for row in articles[:25]],
                 maximum=1.0,

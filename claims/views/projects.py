@@ -108,7 +108,6 @@ def project(request: HttpRequest, slug: str) -> HttpResponse:
         context["articles"] = page
         context["page"] = page
     if context["is_manager"]:
-        context["acceptance"] = project.suggestion_acceptance()
         context["import_jobs"] = project.import_jobs.defer("payload")[:10]
     return render(request, "claims/project.html", context)
 

@@ -1,0 +1,884 @@
+"""Claims (spans of an article body), the queue that hands them out, and claim editing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+
+from claims import attribution
+from claims.span_suggestion import suggest_for_span
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from django.contrib.auth.models import AbstractBaseUser
+from claims.models.articles import (
+    Article,
+    suggestion_to_json,
+)
+from claims.models.labels import (
+    Annotation,
+    AnnotationRevision,
+    AnnotationSource,
+    GoldLabel,
+    LabelValues,
+)
+from claims.models.projects import (
+    Project,
+)
+
+
+class ClaimFull(Exception):
+    """The claim already has the labels the project wants from annotators."""
+
+
+class StaleLabel(Exception):
+    """The annotation changed since the form was rendered."""
+
+    def __init__(self, annotation: Annotation) -> None:
+        super().__init__("This label was changed since you opened it.")
+        self.annotation = annotation
+
+
+class ClaimEditError(ValueError):
+    """A split, merge or boundary change that cannot be made; the message says what to do."""
+
+
+class ClaimQuerySet(models.QuerySet["Claim"]):
+    def insert_suggested(
+        self,
+        suggested: Iterable[tuple[Article, list[attribution.ClaimSuggestion]]],
+        *,
+        using: str = "default",
+    ) -> int:
+        """Insert the claims of saved articles from the text engine's suggestions.
+
+        What ``bulk_create(article.build_claims())`` does, for imports: one
+        prepared statement run for every row, without building a model
+        instance per claim, which was half the importing process's time. Fields
+        not named here get their default, so a field added to Claim needs no
+        change. Returns the number of claims inserted.
+        """
+        connection = connections[using]
+        now = timezone.now()
+        named = ("project", "article", "index", "start", "end", "text", "suggestion", "created_at")
+        fields = [
+            f
+            for f in Claim._meta.concrete_fields
+            if not f.primary_key and (f.name in named or f.db_default is models.NOT_PROVIDED)
+        ]
+        defaults = {
+            f.name: f.get_db_prep_save(f.get_default(), connection)
+            for f in fields
+            if f.name not in named
+        }
+        created_at = Claim._meta.get_field("created_at").get_db_prep_save(now, connection)
+        suggestion_field = Claim._meta.get_field("suggestion")
+        rows = []
+        for article, suggestions in suggested:
+            for index, found in enumerate(suggestions):
+                values = {
+                    **defaults,
+                    "project": article.project_id,
+                    "article": article.pk,
+                    "index": index,
+                    "start": found.start,
+                    "end": found.end,
+                    "text": found.text,
+                    "suggestion": suggestion_field.get_db_prep_save(
+                        suggestion_to_json(found), connection
+                    ),
+                    "created_at": created_at,
+                }
+                rows.append([values[f.name] for f in fields])
+        if rows:
+            columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+            placeholders = ", ".join(["%s"] * len(fields))
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {connection.ops.quote_name(Claim._meta.db_table)} "
+                    f"({columns}) VALUES ({placeholders})",
+                    rows,
+                )
+        return len(rows)
+
+    def suggested_labels(self, claim_ids: Iterable[int]) -> dict[int, tuple[list[str], str]]:
+        """Claim id -> (suggested source names, suggested confidence), as exported."""
+        labels: dict[int, tuple[list[str], str]] = {}
+        for pk, suggestion in self.filter(pk__in=list(claim_ids)).values_list("pk", "suggestion"):
+            suggestion = suggestion or {}
+            labels[pk] = (
+                [s.get("canonical") or s["name"] for s in suggestion.get("sources", [])],
+                suggestion.get("confidence") or "",
+            )
+        return labels
+
+    def for_review(self, project: Project, *, every_labelled: bool = False) -> ClaimQuerySet:
+        """The reviewer's queue, in article and claim order.
+
+        By default the claims without a gold label that were split or merged
+        after labelling (``needs_review``), or that have their K labels and the
+        labels differ in confidence, claim kind or sources. ``every_labelled``
+        gives every claim with a label or a gold label instead, settled or not.
+        """
+        claims = self.filter(project=project).order_by("article_id", "index", "pk")
+        if every_labelled:
+            return claims.filter(Q(annotation_count__gt=0) | Q(gold__isnull=False))
+        # Sources differ unless every label holds every source named on the
+        # claim: links == sources x labels (a label names a source at most once).
+        disagreeing = (
+            Annotation.objects.filter(
+                project=project, claim__annotation_count__gte=project.annotations_per_claim
+            )
+            .order_by()
+            .values("claim")
+            .annotate(
+                confidences=Count("confidence", distinct=True),
+                kinds=Count("claim_kind", distinct=True),
+                labels=Count("pk", distinct=True),
+                links=Count("source_links", distinct=True),
+                sources=Count("source_links__source", distinct=True),
+            )
+            .filter(Q(confidences__gt=1) | Q(kinds__gt=1) | Q(links__lt=F("sources") * F("labels")))
+            .values("claim")
+        )
+        return claims.filter(gold__isnull=True).filter(Q(needs_review=True) | Q(pk__in=disagreeing))
+
+    def gold_rows(self, *, chunk_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """One dict per claim with its gold label and its annotators' agreement, in chunks.
+
+        The gold label is the reviewer's when there is one ("reviewed"); else,
+        when the claim has its K labels and they agree on confidence, kind and
+        sources, the label they agree on ("unanimous"); else none ("undecided").
+        Agreement per dimension is the share of labels giving the most common
+        value. Rows are read as plain tuples, four queries per chunk of claims.
+        """
+        columns = (
+            "pk", "article_id", "article__title", "index", "start", "end", "text",
+            "needs_review", "project__slug", "project__annotations_per_claim",
+        )  # fmt: skip
+        chunk: list[tuple[Any, ...]] = []
+        for claim in (
+            self.order_by("article_id", "index", "pk")
+            .values_list(*columns)
+            .iterator(chunk_size=chunk_size)
+        ):
+            chunk.append(claim)
+            if len(chunk) >= chunk_size:
+                yield from _gold_chunk(chunk)
+                chunk = []
+        if chunk:
+            yield from _gold_chunk(chunk)
+
+    def next_for(self, user: AbstractBaseUser, project: Project) -> Claim | None:
+        """Hand the annotator the next claim that still needs labels, and reserve it.
+
+        Rules: a claim the user holds an unexpired reservation on comes first;
+        then claims the user has neither labelled nor skipped and whose
+        labels plus others' live reservations stay under the project's K,
+        in the article the user last worked in, then article and claim order.
+        The reservation keeps two annotators asking at once from both taking
+        the last slot; it expires by itself.
+        """
+        now = timezone.now()
+        with transaction.atomic():
+            # Serialise hand-outs per project: the slot count below must not
+            # change between reading it and reserving (SQLite's IMMEDIATE
+            # transactions already serialise; this is for PostgreSQL).
+            # NO KEY UPDATE, not UPDATE: a label being saved meanwhile inserts
+            # rows referencing the project (a KEY SHARE lock) while holding its
+            # claim, and our reservation insert waits on that claim; a full
+            # UPDATE lock here would make the two wait on each other (deadlock).
+            if connections[self.db].features.has_select_for_update:
+                Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
+            held = (
+                self.filter(
+                    project=project,
+                    reservations__user=user,
+                    reservations__expires_at__gt=now,
+                    # K may have been lowered since the claim was handed out.
+                    annotation_count__lt=project.annotations_per_claim,
+                )
+                .exclude(annotations__annotator=user)
+                .select_related("article")
+                .order_by("article_id", "index")
+                .first()
+            )
+            if held is not None:
+                held.project = project
+                return held
+            candidate = self._first_open(user, project, now)
+            if candidate is None:
+                return None
+            candidate.project = project
+            Reservation.objects.bulk_create(
+                [Reservation(claim=candidate, user=user, expires_at=now + _reservation_span())],
+                update_conflicts=True,
+                unique_fields=["claim", "user"],
+                update_fields=["expires_at"],
+            )
+            return candidate
+
+    def _open_for(self, user: AbstractBaseUser, project: Project, now: Any) -> ClaimQuerySet:
+        live_reservations = (
+            Reservation.objects.filter(claim=OuterRef("pk"), expires_at__gt=now)
+            .exclude(user=user)
+            .values("claim")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        open_claims = (
+            self.filter(project=project, annotation_count__lt=project.annotations_per_claim)
+            .exclude(annotations__annotator=user)
+            .exclude(skips__user=user)
+            .annotate(reserved=Coalesce(Subquery(live_reservations), 0))
+            .filter(annotation_count__lt=project.annotations_per_claim - F("reserved"))
+        )
+        # Where a manager assigned articles to this user, only those.
+        has_assignments = Exists(Assignment.objects.filter(article__project=project, user=user))
+        assigned_here = Exists(Assignment.objects.filter(article=OuterRef("article"), user=user))
+        return open_claims.filter(~has_assignments | assigned_here)
+
+    def _first_open(self, user: AbstractBaseUser, project: Project, now: Any) -> Claim | None:
+        """The first open claim: in the current article, else in article and claim order.
+
+        Two look-ups that each stop at the first open claim: one sort on "is it
+        the current article" made the database visit every open claim of the
+        project first (310 ms at 100,000 claims, see docs/readme-bench.md).
+        """
+        open_claims = self._open_for(user, project, now).select_related("article")
+        # Keep the annotator in the article they last labelled in, until it is
+        # done. By creation, not by change: editing an old label (via Back or
+        # My labels) must not pull the annotator back into that article.
+        current_article = Subquery(
+            Annotation.objects.filter(project=project, annotator=user)
+            .order_by("-created_at", "-pk")
+            .values("claim__article_id")[:1]
+        )
+        in_current = open_claims.filter(article_id=current_article).order_by("index").first()
+        return in_current or open_claims.order_by("article_id", "index").first()
+
+
+def _reservation_span() -> timedelta:
+    return timedelta(minutes=settings.CLAIM_RESERVATION_MINUTES)
+
+
+def _gold_chunk(claims: list[tuple[Any, ...]]) -> Iterator[dict[str, Any]]:
+    """The gold export's rows for a chunk of claims read by ``ClaimQuerySet.gold_rows``."""
+    claim_ids = [claim[0] for claim in claims]
+    labels: dict[int, list[tuple[Any, ...]]] = {}
+    annotations = (
+        Annotation.objects.filter(claim_id__in=claim_ids)
+        .order_by("claim_id", "annotator__username")
+        .values_list(
+            "pk", "claim_id", "annotator__username", "confidence", "claim_kind",
+            "attribution_cue", "updated_at",
+        )
+    )  # fmt: skip
+    for annotation in annotations:
+        labels.setdefault(annotation[1], []).append(annotation)
+    sources = AnnotationSource.objects.by_annotation(
+        [annotation[0] for rows in labels.values() for annotation in rows]
+    )
+    golds = {
+        gold[0]: gold
+        for gold in GoldLabel.objects.filter(claim_id__in=claim_ids).values_list(
+            "claim_id", "pk", "confidence", "claim_kind", "attribution_cue", "note",
+            "reviewer__username", "updated_at",
+        )
+    }  # fmt: skip
+    gold_sources: dict[int, tuple[list[str], list[str]]] = {}
+    for gold_id, name, kind in (
+        GoldLabel.sources.through.objects.filter(goldlabel_id__in=[g[1] for g in golds.values()])
+        .order_by("goldlabel_id", "source__name")
+        .values_list("goldlabel_id", "source__name", "source__kind")
+    ):
+        names, kinds = gold_sources.setdefault(gold_id, ([], []))
+        names.append(name)
+        kinds.append(kind)
+    no_sources: tuple[list[str], list[str]] = ([], [])
+    for pk, article_id, title, index, start, end, text, flagged, slug, k in claims:
+        rows = labels.get(pk, [])
+        named = [sources.get(row[0], no_sources) for row in rows]
+        shares = {
+            "confidence_agreement": _modal_share([row[3] for row in rows]),
+            "claim_kind_agreement": _modal_share([row[4] for row in rows]),
+            "sources_agreement": _modal_share([frozenset(names) for names, _ in named]),
+        }
+        record: dict[str, Any] = {
+            "project": slug,
+            "article_id": article_id,
+            "article_title": title,
+            "claim_id": pk,
+            "claim_index": index,
+            "claim_start": start,
+            "claim_end": end,
+            "claim_text": text,
+            "annotators": [row[2] for row in rows],
+            "n_annotations": len(rows),
+            "labels": [
+                f"{row[2]}: {row[3] or '-'} / {row[4] or '-'} / {', '.join(names) or 'no source'}"
+                for row, (names, _) in zip(rows, named, strict=True)
+            ],
+            "needs_review": flagged,
+            **{name: "" if share is None else round(share, 4) for name, share in shares.items()},
+        }
+        gold = golds.get(pk)
+        if gold is not None:
+            names, kinds = gold_sources.get(gold[1], no_sources)
+            record |= {
+                "gold_status": "reviewed",
+                "gold_confidence": gold[2],
+                "gold_claim_kind": gold[3],
+                "gold_attribution_cue": gold[4],
+                "gold_note": gold[5],
+                "reviewer": gold[6],
+                "decided_at": gold[7],
+            }
+        elif rows and len(rows) >= k and all(share == 1.0 for share in shares.values()):
+            names, kinds = named[0]
+            record |= {
+                "gold_status": "unanimous",
+                "gold_confidence": rows[0][3],
+                "gold_claim_kind": rows[0][4],
+                "gold_attribution_cue": rows[0][5],
+                "decided_at": max(row[6] for row in rows),
+            }
+        else:
+            names, kinds = no_sources
+            record["gold_status"] = "undecided"
+        record["gold_sources"], record["gold_source_kinds"] = names, kinds
+        yield record
+
+
+def _modal_share(values: Sequence[Any]) -> float | None:
+    """Share of values equal to the most common one; None below two values."""
+    if len(values) < 2:
+        return None
+    counts: dict[Any, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return max(counts.values()) / len(values)
+
+
+class Claim(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="claims")
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="claims")
+    index = models.PositiveIntegerField(help_text="Position of the claim in its article.")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField(help_text="Always the body slice [start:end].")
+    suggestion = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the suggester proposed: kind, sources, cue, confidence.",
+    )
+    annotation_count = models.PositiveIntegerField(default=0)
+    needs_review = models.BooleanField(
+        default=False,
+        help_text="Set when the claim was split, merged or given new boundaries after labelling.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ClaimQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["article", "index"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="claim_not_empty"),
+        ]
+        indexes = [
+            models.Index(fields=["article", "index"], name="claim_article_order"),
+            # The queue walks a project's claims in article and claim order and
+            # stops at the first open one; with the label count first, the
+            # database sorted every open claim instead (200 ms at 100,000 claims).
+            models.Index(
+                fields=["project", "article", "index", "annotation_count"],
+                name="claim_queue_order",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id}#{self.index}: {self.text[:60]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("label", args=[self.article.project.slug]) + f"?claim={self.pk}"
+
+    @property
+    def suggested_kind(self) -> str:
+        return self.suggestion.get("kind") or "claim"
+
+    @property
+    def suggested_confidence(self) -> str:
+        return self.suggestion.get("confidence") or ""
+
+    @property
+    def suggested_cue(self) -> str:
+        cue = self.suggestion.get("cue")
+        return cue["text"] if cue else ""
+
+    def suggested_sources(self) -> list[dict[str, Any]]:
+        """Suggested sources, each with the name to show (canonical when matched)."""
+        return [
+            {**source, "label": source.get("canonical") or source["name"]}
+            for source in self.suggestion.get("sources", [])
+        ]
+
+    def record_label(
+        self,
+        *,
+        annotator: AbstractBaseUser,
+        values: LabelValues,
+        form_token: uuid.UUID | None = None,
+        base_revision: int | None = None,
+    ) -> Annotation:
+        """Save the annotator's label on this claim, keeping every earlier version.
+
+        A form token seen before (double click, retried request) returns the
+        annotation it created or changed without saving again. ``base_revision``
+        is the revision the form was rendered from: if the annotation moved on
+        since, nothing is saved and ``StaleLabel`` carries the current version.
+        A new label on a claim that has its K labels, from an annotator who
+        holds no reservation on it, raises ``ClaimFull``.
+        """
+        try:
+            with transaction.atomic():
+                return self._record_label(annotator, values, form_token, base_revision)
+        except (IntegrityError, ClaimFull) as lost_race:
+            # A concurrent request got there first while this one waited for
+            # the claim's lock, and the locked query could not see what it
+            # saved: PostgreSQL evaluates its subqueries in the snapshot taken
+            # before the wait. The same form sent twice: report what the first
+            # saved. This annotator's other tab saving a first label too (the
+            # claim then looks full, or the insert collides), or another
+            # annotator creating the same new source: decide once more, now
+            # seeing it (usually StaleLabel: both versions are shown).
+            replay = AnnotationRevision.objects.filter(form_token=form_token).first()
+            if form_token is not None and replay is not None:
+                return replay.annotation
+            mine = Annotation.objects.filter(claim=self, annotator=annotator).exists()
+            if isinstance(lost_race, ClaimFull) and not mine:
+                raise
+            with transaction.atomic():
+                return self._record_label(annotator, values, form_token, base_revision)
+
+    def _record_label(
+        self,
+        annotator: AbstractBaseUser,
+        values: LabelValues,
+        form_token: uuid.UUID | None,
+        base_revision: int | None,
+    ) -> Annotation:
+        # Lock the claim row: the count of labels must not move until we have
+        # added ours. NO KEY UPDATE lets the queue insert reservations that
+        # reference this claim meanwhile (see ClaimQuerySet.next_for).
+        # Everything the decision needs comes with the lock, in one query
+        # (it was five: docs/readme-bench.md).
+        now = timezone.now()
+        live = Reservation.objects.filter(claim=OuterRef("pk"), expires_at__gt=now)
+        replayed = AnnotationRevision.objects.filter(form_token=form_token)
+        state = (
+            Claim.objects.select_for_update(no_key=True)
+            .filter(pk=self.pk)
+            .annotate(
+                # Under the lock: a twin request (double click) that held it
+                # may have committed this very token while we waited.
+                replayed=Subquery(replayed.values("annotation_id")[:1])
+                if form_token is not None
+                else models.Value(None, output_field=models.BigIntegerField()),
+                mine=Subquery(
+                    Annotation.objects.filter(claim=OuterRef("pk"), annotator=annotator)
+                    .order_by()
+                    .values("pk")[:1]
+                ),
+                reserved_by_me=Exists(live.filter(user=annotator)),
+                reserved_by_others=Coalesce(
+                    Subquery(
+                        live.exclude(user=annotator)
+                        .order_by()
+                        .values("claim")
+                        .annotate(n=Count("pk"))
+                        .values("n")
+                    ),
+                    0,
+                ),
+                skipped=Exists(Skip.objects.filter(claim=OuterRef("pk"), user=annotator)),
+                reservations_to_drop=Exists(
+                    Reservation.objects.filter(
+                        Q(claim=OuterRef("pk")) | Q(expires_at__lte=now), user=annotator
+                    )
+                ),
+            )
+            .values(
+                "annotation_count",
+                "replayed",
+                "mine",
+                "reserved_by_me",
+                "reserved_by_others",
+                "skipped",
+                "reservations_to_drop",
+            )
+            .get()
+        )
+        if state["replayed"] is not None:
+            return Annotation.objects.get(pk=state["replayed"])
+        count = state["annotation_count"]
+        annotation = (
+            None
+            if state["mine"] is None
+            else Annotation.objects.select_for_update().get(pk=state["mine"])
+        )
+        if annotation is None:
+            reserved_by_me = state["reserved_by_me"]
+            others = state["reserved_by_others"]
+            k = self.project.annotations_per_claim
+            if count >= k or (not reserved_by_me and count + others >= k):
+                raise ClaimFull("This claim already has all the labels it needs.")
+            annotation = Annotation(
+                project=self.project, claim=self, annotator=annotator, revision=1
+            )
+            values.apply_to(annotation)
+            annotation.save()
+            Claim.objects.filter(pk=self.pk).update(annotation_count=F("annotation_count") + 1)
+            # The reservation is used up; expired ones of this user only take room.
+            if state["reservations_to_drop"]:
+                Reservation.objects.filter(
+                    Q(claim=self) | Q(expires_at__lte=timezone.now()), user=annotator
+                ).delete()
+            self.annotation_count = count + 1
+            reason = AnnotationRevision.Reason.CREATED
+        else:
+            if base_revision is not None and base_revision != annotation.revision:
+                raise StaleLabel(annotation)
+            annotation.project = self.project
+            values.apply_to(annotation)
+            annotation.revision += 1
+            annotation.save()
+            annotation.source_links.all().delete()
+            reason = AnnotationRevision.Reason.EDITED
+        sources = annotation.link_sources(values.sources, self.text)
+        AnnotationRevision.objects.create(
+            annotation=annotation,
+            number=annotation.revision,
+            editor=annotator,
+            reason=reason,
+            data=annotation.snapshot([source.name for source in sources]),
+            form_token=form_token,
+        )
+        if state["skipped"]:
+            Skip.objects.filter(claim=self, user=annotator).delete()
+        return annotation
+
+    def skip(self, user: AbstractBaseUser) -> None:
+        Skip.objects.get_or_create(claim=self, user=user)
+        self.reservations.filter(user=user).delete()
+
+    # --- A manager's edits of the claim boundaries -----------------------------------
+    #
+    # All three keep the article's claims true slices of the body, never
+    # overlapping, numbered 0..n-1 in text order; labels are never dropped:
+    # they follow the text, get a revision saying what happened, and are
+    # flagged for review together with their claim.
+
+    def split_at(
+        self,
+        offset: int,
+        *,
+        by: AbstractBaseUser,
+        expect_span: tuple[int, int] | None = None,
+    ) -> tuple[Claim, Claim]:
+        """Cut the claim in two before body offset ``offset``; return both parts.
+
+        Each part is trimmed of surrounding white space and must keep some
+        text. Labels stay on the first part and are copied, with their
+        sources, to the second (a settled gold label too).
+        """
+        with transaction.atomic():
+            claim, _ordered = self._lock_for_edit(expect_span)
+            body = self.article.body
+            if not claim.start < offset < claim.end:
+                raise ClaimEditError(
+                    "The split point must lie inside the claim, after its first character "
+                    "and before its last, so that both parts keep some text."
+                )
+            first = _trimmed_span(body, claim.start, offset)
+            second = _trimmed_span(body, offset, claim.end)
+            if first is None or second is None:
+                raise ClaimEditError(
+                    "Both parts need some text: choose a split point with words on either side."
+                )
+            labelled = claim._is_labelled()
+            change = {"claim_span": list(first), "split_from": [claim.start, claim.end]}
+            aliases = self.project.alias_map()
+            claim._set_span(first, aliases, flag=labelled)
+            part = Claim(project=self.project, article=self.article, index=claim.index + 1)
+            part._set_span(second, aliases, flag=labelled, save=False)
+            part.save()
+            copies: dict[int, Annotation] = {}
+            second_change = change | {"claim_span": list(second)}
+            for annotation in claim.annotations.prefetch_related("source_links__source"):
+                annotation.record_claim_change(by, AnnotationRevision.Reason.SPLIT, change)
+                copies[annotation.pk] = annotation.copy_to(part, by, second_change)
+            if copies:
+                part.annotation_count = len(copies)
+                part.save(update_fields=["annotation_count"])
+            gold = GoldLabel.objects.filter(claim=claim).first()
+            if gold is not None:
+                sources = list(gold.sources.all())
+                picked = copies.get(gold.picked_from_id) if gold.picked_from_id else None
+                gold.pk = None
+                gold.claim = part
+                gold.picked_from = picked
+                gold.save(force_insert=True)
+                gold.sources.set(sources)
+            _renumber_claims(claim.article_id)
+        self.refresh_from_db()
+        part.refresh_from_db()
+        return self, part
+
+    def merge_with_next(
+        self,
+        *,
+        by: AbstractBaseUser,
+        expect_span: tuple[int, int] | None = None,
+        expect_next_span: tuple[int, int] | None = None,
+    ) -> Claim:
+        """Join this claim and the one after it into this one; the next claim goes.
+
+        Labels of the next claim move here. Where one annotator labelled
+        both, their label of this claim stays and their label of the next is
+        kept whole (with its history) in a "merged" revision of it.
+        """
+        with transaction.atomic():
+            claim, ordered = self._lock_for_edit(expect_span)
+            position = ordered.index(claim)
+            if position == len(ordered) - 1:
+                raise ClaimEditError("This is the article's last claim: there is none after it.")
+            following = ordered[position + 1]
+            if expect_next_span is not None and (following.start, following.end) != tuple(
+                expect_next_span
+            ):
+                raise ClaimEditError(
+                    "The claim after this one was changed meanwhile; reload the article and "
+                    "check before merging."
+                )
+            golds = list(GoldLabel.objects.filter(claim__in=[claim, following]))
+            if len(golds) == 2:
+                raise ClaimEditError(
+                    "Both claims have a settled gold label and a claim holds only one; "
+                    "clear one of them before merging."
+                )
+            labelled = bool(golds) or claim._is_labelled() or following._is_labelled()
+            change = {
+                "claim_span": [claim.start, following.end],
+                "merged_from": [[claim.start, claim.end], [following.start, following.end]],
+            }
+            kept = {a.annotator_id: a for a in claim.annotations.all()}
+            merged_labels: dict[int, dict[str, Any]] = {}
+            for annotation in following.annotations.all():
+                mine = kept.get(annotation.annotator_id)
+                if mine is None:
+                    annotation.claim = claim
+                    annotation.record_claim_change(by, AnnotationRevision.Reason.MERGED, change)
+                    continue
+                # One annotator, two labels, one claim: the first claim's label
+                # stands and the other is kept whole inside its history.
+                merged_labels[mine.pk] = annotation.history()
+                GoldLabel.objects.filter(picked_from=annotation).update(picked_from=mine)
+                annotation.delete()
+            for annotation in kept.values():
+                extra = {}
+                if annotation.pk in merged_labels:
+                    extra = {"merged_label": merged_labels[annotation.pk]}
+                annotation.record_claim_change(by, AnnotationRevision.Reason.MERGED, change | extra)
+            GoldLabel.objects.filter(claim=following).update(claim=claim)
+            try:
+                following.delete()
+            except models.ProtectedError:
+                raise ClaimEditError(
+                    "The next claim still has records that cannot be moved to this one; "
+                    "nothing was merged."
+                ) from None
+            claim.annotation_count = claim.annotations.count()
+            claim._set_span((claim.start, following.end), self.project.alias_map(), flag=labelled)
+            _renumber_claims(claim.article_id)
+        self.refresh_from_db()
+        return self
+
+    def adjust(
+        self,
+        start: int,
+        end: int,
+        *,
+        by: AbstractBaseUser,
+        expect_span: tuple[int, int] | None = None,
+    ) -> Claim:
+        """Move the claim's boundaries to ``body[start:end]`` (trimmed of white space).
+
+        The span must stay clear of the neighbouring claims; labels stay and
+        are flagged for review.
+        """
+        with transaction.atomic():
+            claim, ordered = self._lock_for_edit(expect_span)
+            body = self.article.body
+            if not 0 <= start < end <= len(body):
+                raise ClaimEditError(
+                    f"Offsets must satisfy 0 ≤ start < end ≤ {len(body)} "
+                    "(the article body's length)."
+                )
+            span = _trimmed_span(body, start, end)
+            if span is None:
+                raise ClaimEditError("That span holds only white space; a claim needs text.")
+            position = ordered.index(claim)
+            before = ordered[position - 1] if position > 0 else None
+            after = ordered[position + 1] if position + 1 < len(ordered) else None
+            if before is not None and span[0] < before.end:
+                raise ClaimEditError(
+                    f"The claim would overlap claim {before.index + 1}, which ends at "
+                    f"{before.end}: start at {before.end} or later, or merge the two claims."
+                )
+            if after is not None and span[1] > after.start:
+                raise ClaimEditError(
+                    f"The claim would overlap claim {after.index + 1}, which starts at "
+                    f"{after.start}: end at {after.start} or earlier, or merge the two claims."
+                )
+            if span == (claim.start, claim.end):
+                raise ClaimEditError("Those are the claim's boundaries already; nothing changed.")
+            labelled = claim._is_labelled()
+            change = {"claim_span": list(span), "adjusted_from": [claim.start, claim.end]}
+            for annotation in claim.annotations.all():
+                annotation.record_claim_change(by, AnnotationRevision.Reason.ADJUSTED, change)
+            claim._set_span(span, self.project.alias_map(), flag=labelled)
+        self.refresh_from_db()
+        return self
+
+    def _lock_for_edit(self, expect_span: tuple[int, int] | None) -> tuple[Claim, list[Claim]]:
+        """This claim as stored now, and all claims of its article in text order, locked.
+
+        Locking the whole article's claims keeps two managers' edits, and
+        labels being saved, from interleaving with the overlap checks.
+        """
+        locked = list(
+            Claim.objects.select_for_update().filter(article_id=self.article_id).order_by("pk")
+        )
+        ordered = sorted(locked, key=lambda claim: (claim.start, claim.pk))
+        claim = next((claim for claim in ordered if claim.pk == self.pk), None)
+        if claim is None:
+            raise ClaimEditError(
+                "This claim no longer exists (it was merged meanwhile); reload the article."
+            )
+        if expect_span is not None and (claim.start, claim.end) != tuple(expect_span):
+            raise ClaimEditError(
+                f"This claim was changed meanwhile (it now spans {claim.start}–{claim.end}); "
+                "reload the article and check before editing it."
+            )
+        claim.article = self.article
+        claim.project = self.project
+        return claim, ordered
+
+    def _is_labelled(self) -> bool:
+        return self.annotations.exists() or GoldLabel.objects.filter(claim_id=self.pk).exists()
+
+    def _set_span(
+        self, span: tuple[int, int], aliases: dict[str, str], *, flag: bool, save: bool = True
+    ) -> None:
+        """Point the claim at ``body[start:end]`` with a fresh suggestion for that text."""
+        body = self.article.body
+        self.start, self.end = span
+        self.text = body[self.start : self.end]
+        self.suggestion = suggestion_to_json(
+            suggest_for_span(
+                body,
+                self.start,
+                self.end,
+                split_compound=self.project.split_compound,
+                aliases=aliases,
+            )
+        )
+        self.needs_review = self.needs_review or flag
+        if save:
+            self.save(
+                update_fields=[
+                    "start",
+                    "end",
+                    "text",
+                    "suggestion",
+                    "needs_review",
+                    "annotation_count",
+                ]
+            )
+
+
+def _trimmed_span(body: str, start: int, end: int) -> tuple[int, int] | None:
+    """``body[start:end]`` without surrounding white space, or None if nothing else is left."""
+    while start < end and body[start].isspace():
+        start += 1
+    while end > start and body[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def _renumber_claims(article_id: int) -> None:
+    """Number an article's claims 0..n-1 in text order after one was split or merged."""
+    changed = []
+    claims = Claim.objects.filter(article_id=article_id).order_by("start", "pk").only("index")
+    for index, claim in enumerate(claims):
+        if claim.index != index:
+            claim.index = index
+            changed.append(claim)
+    Claim.objects.bulk_update(changed, ["index"])
+
+
+class Reservation(models.Model):
+    """A claim handed to an annotator by the queue, held for them for a while."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="reservations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "user"], name="one_reservation_per_user"),
+        ]
+        indexes = [models.Index(fields=["claim", "expires_at"], name="reservation_live")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} held by {self.user_id} until {self.expires_at:%H:%M}"
+
+
+class Skip(models.Model):
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="skips")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["claim", "user"], name="one_skip_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} skipped by {self.user_id}"
+
+
+class Assignment(models.Model):
+    """A manager's choice of who labels an article; the queue honours it when present."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["article", "user"], name="one_assignment_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article_id} -> {self.user}"

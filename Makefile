@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make run   - install, migrate, load the demo project and serve it on 127.0.0.1:$(PORT)
-#   make test  - install what the tests need (packages, Chromium) and run the whole suite
+#   make test  - install what the tests need (packages, Chromium), lint, and run the whole suite
 # DATABASE_URL selects PostgreSQL for either; SQLite is the default.
 
 PYTHON ?= python3
@@ -53,6 +53,7 @@ chromium:
 	fi
 
 test: $(VENV)/.test-installed chromium
+	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.test-installed

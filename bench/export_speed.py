@@ -56,7 +56,7 @@ def main() -> int:
 
     # Never DATABASE_URL: the PostgreSQL database named here is emptied first.
     postgres = os.environ.get("BENCH_DATABASE_URL", "")
-    print(f"database: {'PostgreSQL' if postgres else 'SQLite (temporary file)'}")
+    print(f"database: {'PostgreSQL' if postgres else 'SQLite file'}")
     print(
         f"{'rows':>9} {'path':>8} {'seconds':>8} {'CPU s':>7} {'rows/s':>9} {'MB':>7} "
         f"{'peak RSS MB':>12}"

@@ -84,6 +84,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--chars", type=int, default=4_000)
+    parser.add_argument("--workers", help="passed to import_articles (default: its own)")
     args = parser.parse_args()
 
     # Never DATABASE_URL: the PostgreSQL database named here is emptied first.
@@ -112,7 +113,8 @@ def main() -> int:
         started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "manage.py", "import_articles", *map(str, paths)]
-            + ["--project", "bench"],
+            + ["--project", "bench"]
+            + (["--workers", args.workers] if args.workers else []),
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

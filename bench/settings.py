@@ -63,3 +63,9 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # BENCH_SESSION_ENGINE=django.contrib.sessions.backends.cached_db
 if os.environ.get("BENCH_SESSION_ENGINE"):
     SESSION_ENGINE = os.environ["BENCH_SESSION_ENGINE"]
+
+# To weigh psycopg's server-side binding (prepared statements on a kept
+# connection, so PostgreSQL plans the queue's queries once) on PostgreSQL:
+# BENCH_SERVER_SIDE_BINDING=1
+if os.environ.get("BENCH_SERVER_SIDE_BINDING") == "1" and _db["ENGINE"].endswith("postgresql"):
+    _db.setdefault("OPTIONS", {})["server_side_binding"] = True

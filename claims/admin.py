@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
 
 from claims.models import (
@@ -8,6 +12,7 @@ from claims.models import (
     Assignment,
     Claim,
     GoldLabel,
+    ImportJob,
     Label,
     Membership,
     Project,
@@ -69,6 +74,18 @@ class ClaimAdmin(admin.ModelAdmin):
 class ReservationAdmin(admin.ModelAdmin):
     list_display = ["claim", "user", "expires_at"]
     raw_id_fields = ["claim"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    list_display = ["filename", "project", "status", "articles_total", "created_at", "finished_at"]
+    list_filter = ["status", "project"]
+    # The payload can be 20 MB of text: never render it in a form.
+    exclude = ["payload"]
+    readonly_fields = ["articles_total", "result", "started_at", "finished_at"]
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).defer("payload")
 
 
 @admin.register(Skip)

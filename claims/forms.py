@@ -304,8 +304,7 @@ class ExportFilterForm(forms.Form):
         known = Q(memberships__project=self.project) | Q(annotations__project=self.project)
         if not get_user_model().objects.filter(known, username=username).exists():
             raise forms.ValidationError(
-                f"No one called “{username[:40]}” works in this project; give a member's "
-                "username.",
+                f"No one called “{username[:40]}” works in this project; give a member's username.",
                 code="unknown_annotator",
             )
         return username
@@ -424,9 +423,7 @@ class AssignmentForm(forms.Form):
         self.project = project
         self.fields["article"].queryset = project.articles.only("title", "project").order_by("pk")
         self.fields["user"].queryset = (
-            get_user_model()
-            .objects.filter(memberships__project=project)
-            .order_by("username")
+            get_user_model().objects.filter(memberships__project=project).order_by("username")
         )
         self.fields["article"].error_messages["invalid_choice"] = (
             "Pick an article of this project from the list."
@@ -439,7 +436,6 @@ class AssignmentForm(forms.Form):
         return Assignment.objects.get_or_create(
             article=self.cleaned_data["article"], user=self.cleaned_data["user"]
         )
-
 
 
 # --- A manager's edits of claim boundaries (the article page) ---------------------------

@@ -15,7 +15,9 @@ def test_admin_lists_and_add_pages_open_for_a_superuser(db, article, annotator_c
     from .test_labeling import post_label
 
     post_label(annotator_client, project, article.claims.order_by("index").first(), source=["KCNA"])
-    superuser = get_user_model().objects.create_superuser("root", "root@example.org", "pw-123456789")
+    superuser = get_user_model().objects.create_superuser(
+        "root", "root@example.org", "pw-123456789"
+    )
     client = Client()
     client.force_login(superuser)
     for model in apps.get_app_config("claims").get_models():

@@ -11,9 +11,11 @@ hold every acknowledged label exactly once and no claim more than K labels.
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -99,6 +101,12 @@ records = [
     for a in range(4)
 ]
 Article.objects.import_records(project, records)
+# A second project, for the two-tab checks: the crowd fills every slot of the first.
+spare = Project.objects.create(name="Spare", slug="spare", annotations_per_claim=2)
+spare.copy_default_labels()
+for user in User.objects.filter(username__startswith="annotator"):
+    Membership.objects.create(project=spare, user=user, role=Role.ANNOTATOR)
+Article.objects.import_records(spare, records[:1])
 print(project.claims.count())
 """
 
@@ -306,19 +314,24 @@ class Annotator:
         if not twice:
             return [self.send("POST", "/p/crowd/label/", data)]
         # A double click: the same form, sent twice at the same moment.
-        replies: list[Reply] = []
-        start = threading.Barrier(2)
+        return post_together(self, "/p/crowd/label/", [data, data])
 
-        def send() -> None:
-            start.wait(timeout=REQUEST_TIMEOUT)
-            replies.append(self.send("POST", "/p/crowd/label/", data))
 
-        threads = [threading.Thread(target=send) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=REQUEST_TIMEOUT * 2)
-        return replies
+def post_together(annotator: Annotator, path: str, forms: list[dict[str, str]]) -> list[Reply]:
+    """Send the forms from as many threads, released at the same moment."""
+    replies: list[Reply] = []
+    start = threading.Barrier(len(forms))
+
+    def send(data: dict[str, str]) -> None:
+        start.wait(timeout=REQUEST_TIMEOUT)
+        replies.append(annotator.send("POST", path, data))
+
+    threads = [threading.Thread(target=send, args=(data,)) for data in forms]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=REQUEST_TIMEOUT * 2)
+    return replies
 
 
 def export_rows(port: int) -> list[dict[str, object]]:
@@ -414,3 +427,58 @@ def test_two_tabs_editing_one_label_over_http_overwrite_nothing(server):
     (row,) = [row for row in rows if str(row["claim_id"]) == claim]
     assert (row["confidence"], row["note"]) == ("claimed", "saved in tab A")
     assert row["revision"] == int(revision) + 1
+
+
+def test_static_files_are_served_compressed_and_cached_for_a_year(server):
+    port = server["port"]
+    page = request(port, "GET", "/accounts/login/", {})
+    stylesheets = [
+        href
+        for href in re.findall(r'href="(/static/[^"]+\.css)"', page.body)
+        if re.search(r"\.[0-9a-f]{12}\.css$", href)  # the content-hashed name
+    ]
+    assert stylesheets, "the page links no content-hashed stylesheet"
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
+    try:
+        connection.request("GET", stylesheets[0], headers={"Accept-Encoding": "gzip"})
+        response = connection.getresponse()
+        compressed = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert response.getheader("Content-Encoding") == "gzip"
+    assert gzip.decompress(compressed)
+    cache = response.getheader("Cache-Control")
+    assert "immutable" in cache and "max-age=315360000" in cache
+
+
+def test_two_tabs_saving_a_first_label_at_the_same_moment_save_one(server):
+    """Two tabs open on the same unlabelled claim, both saved at once: one label, no error."""
+    port = server["port"]
+    outcomes: Counter = Counter()
+    for round_ in range(3):
+        annotator = Annotator(port, f"annotator{ANNOTATORS - 2 - round_:02d}", double_submit=False)
+        annotator.log_in()
+        tab = read_form(annotator.send("GET", "/p/spare/label/").body)
+        claim = tab.fields["claim"]
+        tabs = [tab, read_form(annotator.send("GET", f"/p/spare/label/?claim={claim}").body)]
+        assert tabs[0].fields["token"] != tabs[1].fields["token"]
+        datas = [
+            {**form.fields, "claim_kind": "claim", "confidence": "asserted", "note": f"tab {n}"}
+            for n, form in enumerate(tabs)
+        ]
+        replies = sorted(post_together(annotator, "/p/spare/label/", datas), key=lambda r: r.status)
+        assert not annotator.problems, annotator.problems
+        # One save went through; the other was told, not saved on top of it.
+        assert [reply.status for reply in replies] == [200, 302]
+        assert "This label was changed since you opened it" in replies[0].body
+        outcomes.update(reply.status for reply in replies)
+        rows = [
+            json.loads(line)
+            for line in annotator.send("GET", "/p/spare/export.jsonl").body.splitlines()
+        ]
+        assert [row["note"] for row in rows if str(row["claim_id"]) == claim] in (
+            ["tab 0"],
+            ["tab 1"],
+        )
+    assert outcomes == Counter({200: 3, 302: 3})

@@ -234,7 +234,7 @@ def test_a_failing_background_import_keeps_nothing_and_says_why(
         assert Article.objects.filter(project=project).exists()
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Claim.objects, "bulk_create", fail)
+    monkeypatch.setattr(type(Claim.objects), "insert_suggested", fail, raising=False)
     call_command("process_imports", "--once", stdout=io.StringIO())
     job = ImportJob.objects.get()
     assert job.status == "failed" and job.result == "Nothing was imported: disk full"
@@ -272,3 +272,18 @@ def test_analysis_in_other_processes_gives_the_same_claims(project, manager):
 
     assert claims_of(other) == claims_of(project)
     assert len(claims_of(other)) > 25
+
+
+def test_imported_claims_are_the_ones_the_article_builds(project):
+    Article.objects.import_records(project, records(4), batch_size=3)
+    for article in Article.objects.filter(project=project):
+        built = article.build_claims(project.alias_map())
+        stored = list(article.claims.order_by("index"))
+        assert [(c.index, c.start, c.end, c.text, c.suggestion) for c in stored] == [
+            (c.index, c.start, c.end, c.text, c.suggestion) for c in built
+        ]
+        assert all(
+            (c.annotation_count, c.needs_review, c.project_id) == (0, False, project.pk)
+            for c in stored
+        )
+        assert all(c.created_at is not None for c in stored)

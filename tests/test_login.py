@@ -134,3 +134,48 @@ def test_logout_by_post_ends_the_session(annotator):
     assert response["Location"] == LOGIN
     assert not Session.objects.exists()
     assert client.get("/").status_code == 302
+
+
+@override_settings(PROXY_COUNT=1)
+def test_behind_a_proxy_the_lockout_follows_the_client_address_not_the_proxys(annotator):
+    proxy = Client(REMOTE_ADDR="127.0.0.1")
+
+    def via_proxy(forwarded_for: str, password: str):
+        return proxy.post(
+            LOGIN,
+            {"username": "annotator", "password": password},
+            HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    # The attacker varies the part of the header they control: still one client.
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        via_proxy(f"10.9.9.{n}, 203.0.113.5", "wrong-password")
+    assert via_proxy("203.0.113.5", PASSWORD).status_code == 429
+    assert AccessAttempt.objects.get().ip_address == "203.0.113.5"
+    # The annotator, from their own address through the same proxy, still gets in.
+    assert via_proxy("198.51.100.7", PASSWORD).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://attacker.example/", "//attacker.example/", "javascript:alert(1)"]
+)
+def test_login_never_redirects_off_site(annotator, next_url):
+    response = Client().post(
+        LOGIN, {"username": "annotator", "password": PASSWORD, "next": next_url}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_login_starts_a_new_session(annotator):
+    """A session id planted before login (session fixation) is not the one that logs in."""
+    client = Client()
+    client.get(LOGIN)
+    session = client.session
+    session["planted"] = "yes"
+    session.save()
+    before = session.session_key
+    log_in(client, "annotator", PASSWORD)
+    after = client.cookies[settings.SESSION_COOKIE_NAME].value
+    assert after != before
+    assert not Session.objects.filter(session_key=before).exists()

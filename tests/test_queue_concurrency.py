@@ -48,6 +48,7 @@ def default_labels(transactional_db) -> None:
     migration = importlib.import_module("claims.migrations.0002_default_labels")
     migration.load_default_labels(apps, None)
 
+
 CLAIM_FIELD = re.compile(r'name="claim" value="(?P<claim>\d+)"')
 BODY = " ".join(f"Officials said that event {n} happened." for n in range(12))
 

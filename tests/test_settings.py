@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.views import defaults
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +22,7 @@ PRODUCTION_ENV = {
     "CSRF_TRUSTED_ORIGINS": "https://workbench.example.org",
     "DATABASE_URL": "postgres://workbench@127.0.0.1:5432/workbench",
     "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto=https",
+    "PROXY_COUNT": "1",
 }
 
 # Variables these tests set themselves; anything the outer shell exported is dropped.
@@ -33,6 +34,7 @@ OUR_VARIABLES = {
     "CSRF_TRUSTED_ORIGINS",
     "DATABASE_URL",
     "SECURE_PROXY_SSL_HEADER",
+    "PROXY_COUNT",
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "SESSION_COOKIE_AGE",
@@ -206,3 +208,17 @@ def test_server_error_page_renders_without_a_request_context(db):
     page = response.content.decode()
     assert "Something went wrong on our side" in page
     assert 'class="brand"' in page
+
+
+@override_settings(
+    SECURE_SSL_REDIRECT=True,
+    SECURE_HSTS_SECONDS=31536000,
+    SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+)
+def test_behind_the_proxy_https_requests_are_served_and_plain_ones_redirected(db):
+    plain = Client().get("/accounts/login/")
+    assert plain.status_code == 301
+    assert plain["Location"] == "https://testserver/accounts/login/"
+    secure = Client().get("/accounts/login/", headers={"X-Forwarded-Proto": "https"})
+    assert secure.status_code == 200
+    assert secure["Strict-Transport-Security"].startswith("max-age=31536000")

@@ -1,3 +1,5 @@
+"""Request plumbing of the project: the security header and the client's address."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,3 +22,20 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         return response
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address, for login throttling.
+
+    Each of PROXY_COUNT proxies appends the address it saw to
+    X-Forwarded-For, so the client's is that many entries from the right;
+    entries further left were sent by the client itself and prove nothing.
+    Without proxies, or when the header is short, the connection's address.
+    """
+    proxies = settings.PROXY_COUNT
+    if proxies:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        hops = [hop.strip() for hop in forwarded if hop.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")

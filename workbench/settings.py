@@ -232,9 +232,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimu
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-# Behind a proxy the client address is in X-Forwarded-For; how many proxies
-# append to it decides which entry is the client's (unset: REMOTE_ADDR).
-AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 0) or None
+# Behind a proxy the client's address is in X-Forwarded-For: PROXY_COUNT
+# says how many proxies append to it (0: no proxy, REMOTE_ADDR is the client).
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "workbench.middleware.client_address"
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")

@@ -167,4 +167,3 @@ def import_articles(request: HttpRequest, slug: str) -> HttpResponse:
         "claims/import.html",
         {"project": project, "form": form, "max_mb": settings.IMPORT_MAX_BYTES // 1048576},
     )
-

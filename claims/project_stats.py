@@ -23,6 +23,7 @@ from django.db.models.functions import Least, TruncHour
 from django.utils import timezone
 
 from claims import agreement
+from claims.acceptance import Acceptance
 from claims.models import Annotation, AnnotationSource, Claim, Label, Project, Role, Skip
 
 T = TypeVar("T")
@@ -228,6 +229,37 @@ def cached_project_agreement(project: Project) -> AgreementFigures:
     order = confidence_order(project)
     return cached_while_labels_unchanged(
         project, "agreement:" + ",".join(order), lambda: project_agreement(project, order)
+    )
+
+
+@dataclass(frozen=True)
+class LabelFigures:
+    """What the dashboard derives from the labels alone, so it changes only when a label does."""
+
+    agreement: AgreementFigures
+    acceptance: Acceptance
+    confidence_use: list[tuple[str, int]]
+    source_use: list[tuple[str, int]]
+
+
+def cached_label_figures(project: Project) -> LabelFigures:
+    """Agreement, suggestion acceptance and label use, remembered until a label changes.
+
+    Counting labels per confidence value and per source reads every label of
+    the project (about a second at a million labels), like the agreement
+    figures; one stamp of the labels serves all of them.
+    """
+    order = confidence_order(project)
+    stats = ProjectStats(project)
+    return cached_while_labels_unchanged(
+        project,
+        "label-figures:" + ",".join(order),
+        lambda: LabelFigures(
+            agreement=project_agreement(project, order),
+            acceptance=project.suggestion_acceptance(),
+            confidence_use=stats.confidence_use(),
+            source_use=stats.source_use(),
+        ),
     )
 
 

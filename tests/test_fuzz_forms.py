@@ -63,7 +63,11 @@ def several(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
 uploads = st.lists(
     st.builds(
         lambda stem, suffix, content: SimpleUploadedFile(f"{stem}{suffix}", content),
-        st.text(min_size=1, max_size=40).filter(lambda s: s.strip("./\\\x00")),
+        # A browser sends only a file's base name; a name whose base name is
+        # empty, . or .. cannot even be built as an upload.
+        st.text(min_size=1, max_size=40).filter(
+            lambda s: s.strip("./\\\x00") and os.path.basename(s) not in {"", ".", ".."}
+        ),
         st.sampled_from([".txt", ".md", ".jsonl", ".json", ".csv", ".exe", ""]),
         st.one_of(
             st.binary(max_size=3000),

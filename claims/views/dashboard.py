@@ -11,8 +11,7 @@ from claims.models import Role
 from claims.project_stats import (
     ACTIVE_HOURS,
     ProjectStats,
-    cached_project_agreement,
-    cached_while_labels_unchanged,
+    cached_label_figures,
 )
 from claims.views.access import get_project_for_user
 
@@ -25,9 +24,10 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     stats = ProjectStats(project)
     articles = stats.articles(limit=ARTICLE_ROWS)
     annotators = stats.annotators()
-    confidence_use = stats.confidence_use()
-    source_use = stats.source_use()
-    figures = cached_project_agreement(project)
+    label_figures = cached_label_figures(project)
+    figures = label_figures.agreement
+    confidence_use = label_figures.confidence_use
+    source_use = label_figures.source_use
     article_rows = [(row, figures.by_article.get(row.article_id, {})) for row in articles]
     return render(
         request,
@@ -43,9 +43,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "confidence_use": confidence_use,
             "source_use": source_use,
             "figures": figures,
-            "acceptance": cached_while_labels_unchanged(
-                project, "acceptance", project.suggestion_acceptance
-            ),
+            "acceptance": label_figures.acceptance,
             "progress_chart": charts.bar_chart(
                 [(row.title[:28], row.share_complete) for row in articles[:25]],
                 maximum=1.0,

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
@@ -125,9 +126,23 @@ class MemberForm(forms.Form):
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.ANNOTATOR)
 
-    def __init__(self, project: Project, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, project: Project, *args: Any, editor: AbstractBaseUser | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
+        self.editor = editor
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        user, role = cleaned.get("username"), cleaned.get("role")
+        if user is not None and self.editor is not None and user.pk == self.editor.pk:
+            if role != Role.MANAGER:
+                raise forms.ValidationError(
+                    "You cannot take away your own manager role; ask another manager to.",
+                    code="own_role",
+                )
+        return cleaned
 
     def clean_username(self) -> Any:
         username = self.cleaned_data["username"].strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -12,7 +13,7 @@ from django.test.utils import override_settings
 from hypothesis import settings as hypothesis_settings
 
 from claims.importing import ArticleRecord
-from claims.models import Article, Membership, Project, Role
+from claims.models import Article, Claim, LabelValues, Membership, Project, Role, SourceChoice
 
 # CI replays the same generated examples every run, so a red build points at a
 # change, not at a new random draw; locally each run explores new examples.
@@ -121,6 +122,25 @@ def article(project) -> Article:
         ],
     )
     return project.articles.get()
+
+
+def label(claim, user, confidence="asserted", kind="claim", sources=(), note="", cue=""):
+    """Save a label through the model, as the labelling page does, with a fresh form token."""
+    return claim.record_label(
+        annotator=user,
+        values=LabelValues(
+            confidence=confidence,
+            claim_kind=kind,
+            note=note,
+            attribution_cue=cue,
+            sources=[SourceChoice(name=name, kind="government") for name in sources],
+        ),
+        form_token=uuid.uuid4(),
+    )
+
+
+def claims_of(article) -> list[Claim]:
+    return list(article.claims.order_by("index"))
 
 
 def client_for(user) -> Client:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -19,30 +18,10 @@ from claims.models import (
     Article,
     Assignment,
     Claim,
-    LabelValues,
-    SourceChoice,
 )
 from claims.project_stats import ProjectStats
 
-from .conftest import ARTICLE_BODY, client_for, make_user
-
-
-def label(claim, user, confidence="asserted", kind="claim", sources=(), note="", cue=""):
-    return claim.record_label(
-        annotator=user,
-        values=LabelValues(
-            confidence=confidence,
-            claim_kind=kind,
-            note=note,
-            attribution_cue=cue,
-            sources=[SourceChoice(name=name, kind="government") for name in sources],
-        ),
-        form_token=uuid.uuid4(),
-    )
-
-
-def claims_of(article) -> list[Claim]:
-    return list(article.claims.order_by("index"))
+from .conftest import ARTICLE_BODY, claims_of, client_for, label, make_user
 
 
 def dashboard_url(project) -> str:
@@ -313,4 +292,13 @@ def test_manager_cannot_remove_themselves(manager_client, manager, project):
     membership = project.memberships.get(user=manager)
     response = manager_client.post(f"/p/{project.slug}/members/", {"remove": membership.pk})
     assert response.status_code == 302
+    assert project.role_of(manager) == "manager"
+
+
+def test_manager_cannot_demote_themselves(manager_client, manager, project):
+    response = manager_client.post(
+        f"/p/{project.slug}/members/", {"username": "manager", "role": "annotator"}
+    )
+    assert response.status_code == 200
+    assert "cannot take away your own manager role" in response.content.decode()
     assert project.role_of(manager) == "manager"

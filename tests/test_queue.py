@@ -17,7 +17,7 @@ from claims.models import (
     Reservation,
 )
 
-from .conftest import client_for, make_user
+from .conftest import claims_of, client_for, make_user
 
 LABEL = LabelValues(confidence="asserted", claim_kind="claim")
 
@@ -29,10 +29,6 @@ def second_article(project):
         [ArticleRecord(title="Second", body="Officials said the talks failed. Nobody knows why.")],
     )
     return project.articles.get(title="Second")
-
-
-def claims_of(article) -> list[Claim]:
-    return list(article.claims.order_by("index"))
 
 
 def expire_reservations(claim: Claim) -> None:

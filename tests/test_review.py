@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 
 from django.core.management import call_command
 from django.db import connection
@@ -20,25 +19,7 @@ from claims.models import (
     SourceChoice,
 )
 
-from .conftest import make_user
-
-
-def label(claim, user, confidence="asserted", kind="claim", sources=(), note="", cue=""):
-    return claim.record_label(
-        annotator=user,
-        values=LabelValues(
-            confidence=confidence,
-            claim_kind=kind,
-            note=note,
-            attribution_cue=cue,
-            sources=[SourceChoice(name=name, kind="government") for name in sources],
-        ),
-        form_token=uuid.uuid4(),
-    )
-
-
-def claims_of(article) -> list[Claim]:
-    return list(article.claims.order_by("index"))
+from .conftest import claims_of, label, make_user
 
 
 def review_url(project, claim=None) -> str:

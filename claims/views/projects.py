@@ -115,7 +115,9 @@ def project(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def members(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = get_project_for_user(request, slug, minimum=Role.MANAGER)
-    form = MemberForm(project, request.POST if request.method == "POST" else None)
+    form = MemberForm(
+        project, request.POST if request.method == "POST" else None, editor=request.user
+    )
     if request.method == "POST":
         if "remove" in request.POST:
             membership = get_object_or_404(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -68,14 +69,18 @@ class Command(BaseCommand):
             bom=filters.cleaned_data["bom"],
             safe=filters.cleaned_data["neutralise"],
         )
-        if options["output"]:
-            with open(options["output"], "wb") as handle:
+        self._write(lines, options["output"])
+
+    def _write(self, lines: Iterable[str], output: str | None) -> None:
+        """UTF-8 to the file named by -o, or to standard output, in chunks."""
+        if output:
+            with open(output, "wb") as handle:
                 for chunk in export.encode(lines):
                     handle.write(chunk)
-        else:
-            for chunk in export.encode(lines):
-                sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
+            return
+        for chunk in export.encode(lines):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
 
     def _filters(self, project: Project, options: dict[str, Any]) -> ExportFilterForm:
         """The options read through the web export's form, so both select the same rows."""
@@ -99,11 +104,4 @@ class Command(BaseCommand):
         if options["project"] or options["gold"]:
             raise CommandError("--all backs up every project; leave out --project and --gold.")
         lines = backup.dump_lines()
-        if options["output"]:
-            with open(options["output"], "wb") as handle:
-                for chunk in export.encode(lines):
-                    handle.write(chunk)
-        else:
-            for chunk in export.encode(lines):
-                sys.stdout.buffer.write(chunk)
-            sys.stdout.buffer.flush()
+        self._write(lines, options["output"])

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 
 from claims.models import (
     Annotation,
@@ -53,6 +54,8 @@ class LabelAdmin(admin.ModelAdmin):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
+    # A bare address means https, as Django 6 will assume by default.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["title", "project", "outlet", "published", "created_at"]
     list_filter = ["project"]
     search_fields = ["title", "outlet"]

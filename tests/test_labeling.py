@@ -328,3 +328,22 @@ def test_claim_total_follows_an_import(annotator_client, project, article):
     after = Claim.objects.filter(project=project).count()
     assert after > before
     assert f'max="{after}"' in annotator_client.get(label_url(project)).content.decode()
+
+
+def test_a_new_project_gets_the_default_labels_even_after_they_were_deleted(db):
+    from claims.models import Label, Project
+
+    Label.objects.filter(project=None).delete()
+    project = Project.objects.create(name="Fresh", slug="fresh")
+    project.copy_default_labels()
+    values = project.label_choices()
+    assert [label.value for label in values["confidence"]] == [
+        "confirmed",
+        "asserted",
+        "claimed",
+        "estimated",
+        "speculative",
+        "unclear",
+    ]
+    assert [label.value for label in values["claim_kind"]] == ["claim", "opinion", "not_a_claim"]
+    assert Label.objects.filter(project=None).count() == 12

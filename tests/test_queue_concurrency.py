@@ -5,22 +5,18 @@ own locking is what is tested (SQLite: a file, see conftest; PostgreSQL with
 DATABASE_URL). Through the queue no claim may end with more than K labels.
 
 These tests commit for real, and the database is emptied after each; the
-fixture below puts back what migrations stored (the default label set). Not
-serialized rollback: on PostgreSQL, after another transactional test (the
-browser tests) has emptied the tables, content types come back with new ids
-and reloading the serialized copy collides with them.
+default label set that empties with it comes back from its fixture the next
+time a project copies it (Label.objects.default_set).
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 import threading
 import uuid
 from collections import Counter
 
 import pytest
-from django.apps import apps
 from django.db import connection
 from django.db.models import Count
 
@@ -41,12 +37,6 @@ from .conftest import client_for, make_user
 
 ANNOTATORS = 8
 K = 3
-
-
-@pytest.fixture(autouse=True)
-def default_labels(transactional_db) -> None:
-    migration = importlib.import_module("claims.migrations.0002_default_labels")
-    migration.load_default_labels(apps, None)
 
 
 CLAIM_FIELD = re.compile(r'name="claim" value="(?P<claim>\d+)"')

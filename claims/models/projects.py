@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -96,7 +98,7 @@ class Project(models.Model):
                 description=label.description,
                 position=label.position,
             )
-            for label in Label.objects.filter(project=None)
+            for label in Label.objects.default_set()
         )
 
     def label_choices(self) -> dict[str, list[Label]]:
@@ -190,6 +192,35 @@ class Membership(models.Model):
         return f"{self.user} in {self.project} ({self.role})"
 
 
+DEFAULT_LABELS = Path(settings.BASE_DIR) / "fixtures" / "default_labels.json"
+
+
+class LabelQuerySet(models.QuerySet["Label"]):
+    def default_set(self) -> list[Label]:
+        """The default label set (rows without a project), in order.
+
+        A migration loads it; if the rows are gone (deleted in the admin, or a
+        database emptied by a flush), they are loaded again from the fixture,
+        so a new project never starts without labels.
+        """
+        rows = list(self.filter(project=None))
+        if rows:
+            return rows
+        for entry in json.loads(DEFAULT_LABELS.read_text(encoding="utf-8")):
+            fields = entry["fields"]
+            self.get_or_create(
+                project=None,
+                dimension=fields["dimension"],
+                value=fields["value"],
+                defaults={
+                    "name": fields["name"],
+                    "description": fields["description"],
+                    "position": fields["position"],
+                },
+            )
+        return list(self.filter(project=None))
+
+
 class Label(models.Model):
     """One value of a project's label set; rows without a project are the default set."""
 
@@ -206,6 +237,8 @@ class Label(models.Model):
     name = models.CharField(max_length=80)
     description = models.CharField(max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+
+    objects = LabelQuerySet.as_manager()
 
     class Meta:
         ordering = ["dimension", "position", "id"]

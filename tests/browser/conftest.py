@@ -8,14 +8,12 @@ failed request or an error status fails the test.
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from django.apps import apps
 
 from claims.importing import ArticleRecord
 from claims.models import Article, Project
@@ -81,19 +79,6 @@ def chromium() -> Iterator[object]:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
-
-
-@pytest.fixture(autouse=True)
-def default_labels(transactional_db) -> None:
-    """Put back the default label set that migration 0002 loads.
-
-    A transactional test empties every table when it ends, and serialized
-    rollback cannot restore them here: while Playwright's event loop runs,
-    Django hands the test's thread a new connection object, without the
-    serialized copy of the migrated database.
-    """
-    migration = importlib.import_module("claims.migrations.0002_default_labels")
-    migration.load_default_labels(apps, None)
 
 
 @dataclass

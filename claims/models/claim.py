@@ -188,83 +188,22 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         The reservation keeps two annotators asking at once from both taking
         the last slot; it expires by itself.
         """
+        from claims.queue import hand_out
+
         now = timezone.now()
-        with transaction.atomic():
-            # Serialise hand-outs per project: the slot count below must not
-            # change between reading it and reserving (SQLite's IMMEDIATE
-            # transactions already serialise; this is for PostgreSQL).
-            # NO KEY UPDATE, not UPDATE: a label being saved meanwhile inserts
-            # rows referencing the project (a KEY SHARE lock) while holding its
-            # claim, and our reservation insert waits on that claim; a full
-            # UPDATE lock here would make the two wait on each other (deadlock).
-            if connections[self.db].features.has_select_for_update:
-                Project.objects.select_for_update(no_key=True).filter(pk=project.pk).first()
-            held = (
-                self.filter(
-                    project=project,
-                    reservations__user=user,
-                    reservations__expires_at__gt=now,
-                    # K may have been lowered since the claim was handed out.
-                    annotation_count__lt=project.annotations_per_claim,
-                )
-                .exclude(annotations__annotator=user)
-                .select_related("article")
-                .order_by("article_id", "index")
-                .first()
-            )
-            if held is not None:
-                held.project = project
-                return held
-            candidate = self._first_open(user, project, now)
-            if candidate is None:
-                return None
-            candidate.project = project
-            Reservation.objects.bulk_create(
-                [Reservation(claim=candidate, user=user, expires_at=now + _reservation_span())],
-                update_conflicts=True,
-                unique_fields=["claim", "user"],
-                update_fields=["expires_at"],
-            )
-            return candidate
-
-    def _open_for(self, user: AbstractBaseUser, project: Project, now: Any) -> ClaimQuerySet:
-        live_reservations = (
-            Reservation.objects.filter(claim=OuterRef("pk"), expires_at__gt=now)
-            .exclude(user=user)
-            .values("claim")
-            .annotate(n=Count("pk"))
-            .values("n")
+        claim_id = hand_out(
+            project.pk,
+            project.annotations_per_claim,
+            user.pk,
+            now,
+            now + _reservation_span(),
+            using=self.db,
         )
-        open_claims = (
-            self.filter(project=project, annotation_count__lt=project.annotations_per_claim)
-            .exclude(annotations__annotator=user)
-            .exclude(skips__user=user)
-            .annotate(reserved=Coalesce(Subquery(live_reservations), 0))
-            .filter(annotation_count__lt=project.annotations_per_claim - F("reserved"))
-        )
-        # Where a manager assigned articles to this user, only those.
-        has_assignments = Exists(Assignment.objects.filter(article__project=project, user=user))
-        assigned_here = Exists(Assignment.objects.filter(article=OuterRef("article"), user=user))
-        return open_claims.filter(~has_assignments | assigned_here)
-
-    def _first_open(self, user: AbstractBaseUser, project: Project, now: Any) -> Claim | None:
-        """The first open claim: in the current article, else in article and claim order.
-
-        Two look-ups that each stop at the first open claim: one sort on "is it
-        the current article" made the database visit every open claim of the
-        project first (310 ms at 100,000 claims, see docs/readme-bench.md).
-        """
-        open_claims = self._open_for(user, project, now).select_related("article")
-        # Keep the annotator in the article they last labelled in, until it is
-        # done. By creation, not by change: editing an old label (via Back or
-        # My labels) must not pull the annotator back into that article.
-        current_article = Subquery(
-            Annotation.objects.filter(project=project, annotator=user)
-            .order_by("-created_at", "-pk")
-            .values("claim__article_id")[:1]
-        )
-        in_current = open_claims.filter(article_id=current_article).order_by("index").first()
-        return in_current or open_claims.order_by("article_id", "index").first()
+        if claim_id is None:
+            return None
+        claim = self.select_related("article").get(pk=claim_id)
+        claim.project = project
+        return claim
 
 
 def _reservation_span() -> timedelta:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.cache import cache
-from django.db.models import Func, IntegerField, Q, QuerySet, Subquery
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,11 +20,11 @@ from claims.models import (
     Claim,
     ClaimFull,
     Project,
-    Skip,
     SourceAlias,
     SourceKind,
     StaleLabel,
 )
+from claims.queue import progress_row
 from claims.views.access import get_claim_for_user, get_project_for_user
 
 
@@ -146,22 +146,6 @@ class Progress:
 def _progress(project: Project, user: object, annotation: Annotation | None) -> Progress:
     """My label count, the project's claim count, and the claim I labelled or skipped
     just before this one (or just now), in one query of index look-ups."""
-    annotations = Annotation.objects.filter(project=project, annotator=user)
-    skips = Skip.objects.filter(claim__project=project, user=user)
-    earlier_annotations, earlier_skips = annotations, skips
-    if annotation is not None:
-        earlier_annotations = annotations.filter(created_at__lt=annotation.created_at)
-        earlier_skips = skips.filter(created_at__lt=annotation.created_at)
-
-    def latest(rows: QuerySet, field: str) -> Subquery:
-        return Subquery(rows.order_by("-created_at").values(field)[:1])
-
-    def count(rows: QuerySet) -> Subquery:
-        # COUNT as a plain function, not an aggregate: no GROUP BY, so the
-        # database counts index entries instead of sorting them into groups.
-        counted = rows.order_by().annotate(n=Func("pk", function="COUNT")).values("n")
-        return Subquery(counted, output_field=IntegerField())
-
     # The claim total is remembered for a while (Project.cached_claim_total):
     # counting it is what grows with the project. When it is not, it comes here.
     total = project.cached_claim_total()
@@ -171,28 +155,26 @@ def _progress(project: Project, user: object, annotation: Annotation | None) -> 
     # old date (a restore) is counted within minutes.
     anchor_key = f"labelled:{project.pk}:{project.created_at.timestamp()}:{user.pk}"
     anchor = cache.get(anchor_key)
-    figures = {
-        "done": count(annotations.filter(created_at__gt=anchor[0]) if anchor else annotations),
-        "latest_at": latest(annotations, "created_at"),
-        "labelled_at": latest(earlier_annotations, "created_at"),
-        "labelled_claim": latest(earlier_annotations, "claim_id"),
-        "skipped_at": latest(earlier_skips, "created_at"),
-        "skipped_claim": latest(earlier_skips, "claim_id"),
-    }
+    counted, latest_at, labelled_at, labelled_claim, skipped_at, skipped_claim, counted_total = (
+        progress_row(
+            project.pk,
+            user.pk,
+            anchor=anchor[0] if anchor else None,
+            before=annotation.created_at if annotation is not None else None,
+            with_total=total is None,
+        )
+    )
     if total is None:
-        figures["total"] = count(Claim.objects.filter(project=project))
-    row = Project.objects.filter(pk=project.pk).annotate(**figures).values(*figures).get()
-    if total is None:
-        total = row["total"]
+        total = counted_total
         project.remember_claim_total(total)
-    done = row["done"] + (anchor[1] if anchor else 0)
-    if row["latest_at"] is not None:
-        cache.set(anchor_key, (row["latest_at"], done), LABEL_COUNT_ANCHOR_SECONDS)
+    done = counted + (anchor[1] if anchor else 0)
+    if latest_at is not None:
+        cache.set(anchor_key, (latest_at, done), LABEL_COUNT_ANCHOR_SECONDS)
     previous = [
         (at, claim_id)
         for at, claim_id in (
-            (row["labelled_at"], row["labelled_claim"]),
-            (row["skipped_at"], row["skipped_claim"]),
+            (labelled_at, labelled_claim),
+            (skipped_at, skipped_claim),
         )
         if at is not None
     ]

@@ -208,3 +208,67 @@ def _as_datetime(value: Any) -> datetime | None:
         return value
     parsed = parse_datetime(value)
     return parsed.replace(tzinfo=UTC) if parsed and parsed.tzinfo is None else parsed
+
+
+@cache
+def _label_state_sql(using: str, *, with_token: bool, lock: bool) -> str:
+    from claims.models import Annotation, AnnotationRevision, Claim, Reservation, Skip
+
+    q = connections[using].ops.quote_name
+    claim, annotation = q(Claim._meta.db_table), q(Annotation._meta.db_table)
+    revision, reservation = q(AnnotationRevision._meta.db_table), q(Reservation._meta.db_table)
+    skip = q(Skip._meta.db_table)
+    live = f"FROM {reservation} r WHERE r.claim_id = c.id AND r.expires_at > %(now)s"
+    replayed = (
+        f"(SELECT v.annotation_id FROM {revision} v WHERE v.form_token = %(token)s LIMIT 1)"
+        if with_token
+        else "NULL"
+    )
+    columns = [
+        "c.annotation_count",
+        # Under the lock: a twin request (double click) that held it may have
+        # committed this very token while we waited.
+        replayed,
+        f"(SELECT a.id FROM {annotation} a "
+        f"WHERE a.claim_id = c.id AND a.annotator_id = %(user)s LIMIT 1)",
+        f"EXISTS (SELECT 1 {live} AND r.user_id = %(user)s)",
+        f"(SELECT COUNT(*) {live} AND r.user_id <> %(user)s)",
+        f"EXISTS (SELECT 1 FROM {skip} s WHERE s.claim_id = c.id AND s.user_id = %(user)s)",
+        f"EXISTS (SELECT 1 FROM {reservation} r WHERE r.user_id = %(user)s "
+        f"AND (r.claim_id = c.id OR r.expires_at <= %(now)s))",
+    ]
+    sql = f"SELECT {', '.join(columns)} FROM {claim} c WHERE c.id = %(claim)s"
+    return sql + " FOR NO KEY UPDATE OF c" if lock else sql
+
+
+def label_state(
+    claim_id: int, user_id: int, form_token: Any, now: datetime, using: str
+) -> dict[str, Any]:
+    """What saving a label decides on, read in one statement under the claim's lock.
+
+    (label count, the annotation a revision with this form token belongs to,
+    my annotation, whether I hold a live reservation, how many others do,
+    whether I skipped the claim, whether I have reservations to drop.)
+    """
+    connection = connections[using]
+    params = {
+        "claim": claim_id,
+        "user": user_id,
+        "now": connection.ops.adapt_datetimefield_value(now),
+    }
+    if form_token is not None:
+        from claims.models import AnnotationRevision
+
+        token_field = AnnotationRevision._meta.get_field("form_token")
+        params["token"] = token_field.get_db_prep_value(form_token, connection)
+    sql = _label_state_sql(
+        using, with_token=form_token is not None, lock=connection.features.has_select_for_update
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    names = (
+        "annotation_count", "replayed", "mine", "reserved_by_me", "reserved_by_others",
+        "skipped", "reservations_to_drop",
+    )  # fmt: skip
+    return dict(zip(names, row, strict=True))

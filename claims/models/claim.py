@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, models, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -420,53 +419,10 @@ class Claim(models.Model):
         # added ours. NO KEY UPDATE lets the queue insert reservations that
         # reference this claim meanwhile (see ClaimQuerySet.next_for).
         # Everything the decision needs comes with the lock, in one query
-        # (it was five: docs/readme-bench.md).
-        now = timezone.now()
-        live = Reservation.objects.filter(claim=OuterRef("pk"), expires_at__gt=now)
-        replayed = AnnotationRevision.objects.filter(form_token=form_token)
-        state = (
-            Claim.objects.select_for_update(no_key=True)
-            .filter(pk=self.pk)
-            .annotate(
-                # Under the lock: a twin request (double click) that held it
-                # may have committed this very token while we waited.
-                replayed=Subquery(replayed.values("annotation_id")[:1])
-                if form_token is not None
-                else models.Value(None, output_field=models.BigIntegerField()),
-                mine=Subquery(
-                    Annotation.objects.filter(claim=OuterRef("pk"), annotator=annotator)
-                    .order_by()
-                    .values("pk")[:1]
-                ),
-                reserved_by_me=Exists(live.filter(user=annotator)),
-                reserved_by_others=Coalesce(
-                    Subquery(
-                        live.exclude(user=annotator)
-                        .order_by()
-                        .values("claim")
-                        .annotate(n=Count("pk"))
-                        .values("n")
-                    ),
-                    0,
-                ),
-                skipped=Exists(Skip.objects.filter(claim=OuterRef("pk"), user=annotator)),
-                reservations_to_drop=Exists(
-                    Reservation.objects.filter(
-                        Q(claim=OuterRef("pk")) | Q(expires_at__lte=now), user=annotator
-                    )
-                ),
-            )
-            .values(
-                "annotation_count",
-                "replayed",
-                "mine",
-                "reserved_by_me",
-                "reserved_by_others",
-                "skipped",
-                "reservations_to_drop",
-            )
-            .get()
-        )
+        # (it was five; README, Benchmarks), written as SQL in claims/queue.py.
+        from claims.queue import label_state
+
+        state = label_state(self.pk, annotator.pk, form_token, timezone.now(), using=self._state.db)
         if state["replayed"] is not None:
             return Annotation.objects.get(pk=state["replayed"])
         count = state["annotation_count"]

@@ -223,17 +223,20 @@ def _render_label(
         "conflict": conflict,
         "previous_id": progress.previous_id,
         "source_kinds": SourceKind.choices,
+        "label_url": reverse("label", args=[project.slug]),
     }
     if claim is not None:
         context["article"] = claim.article
         context["article_parts"] = _article_parts(claim)
         context["source_rows"] = _source_rows(form, claim)
-        context["source_options"] = (
-            SourceAlias.objects.filter(source__project=project)
-            .order_by("alias")
-            .values_list("alias", flat=True)[:50]
-        )
+        # The source type-ahead's list fills when a source input is first
+        # focused (source_options), not with every claim.
+        context["sources_url"] = reverse("source_options", args=[project.slug])
         context["editing"] = form is not None and getattr(form, "annotation", None) is not None
+        if form is not None:
+            context["choices"] = {
+                name: form.choice_rows(name) for name in ("confidence", "claim_kind", "certainty")
+            }
     template = "claims/label.html#label-card" if request.htmx else "claims/label.html"
     return render(request, template, context, status=status)
 

@@ -44,6 +44,7 @@ def page_list(project: Any) -> list[tuple[str, str, str]]:
         ("claim review", "manager", "claim_review", [project.slug, claim.pk]),
         ("article", "manager", "article", [project.slug, article.pk]),
         ("assignments", "manager", "assignments", [project.slug]),
+        ("assignments: article type-ahead", "manager", "article_options", [project.slug]),
         ("members", "manager", "members", [project.slug]),
         ("my labels", "annotator", "my_labels", [project.slug]),
         ("source type-ahead", "annotator", "source_options", [project.slug]),
@@ -57,6 +58,8 @@ def page_list(project: Any) -> list[tuple[str, str, str]]:
         except NoReverseMatch:
             continue
         if url_name == "source_options":
+            path += "?q=agency"
+        if url_name == "article_options":
             path += "?q=agency"
         pages.append((name, who, path))
     return pages

@@ -9,11 +9,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from claims.importing import ArticleRecord, ImportProblem, check_size, parse_file, parse_text
 from claims.models import (
     Annotation,
+    Article,
     Assignment,
     Claim,
     Label,
@@ -440,29 +442,89 @@ class PickForm(forms.Form):
 
 
 class AssignmentForm(forms.Form):
-    """A manager gives an article to an annotator; the queue then hands them only such articles."""
+    """A manager gives an article to an annotator; the queue then hands them only such articles.
 
-    article = forms.ModelChoiceField(queryset=None, empty_label=None)
+    The article is typed, not picked from a list of every article (10,000 of
+    them made a 1 MB page): its exact title, or its number as the type-ahead
+    shows it ("#12 Museum opens"), which decides when given.
+    """
+
+    article = forms.CharField(
+        max_length=600,
+        help_text="Type part of its title or its number, then pick it from the suggestions.",
+        widget=forms.TextInput(
+            attrs={
+                "list": "article-options",
+                "autocomplete": "off",
+                "hx-trigger": "input changed delay:200ms",
+                "hx-target": "#article-options",
+                "hx-swap": "innerHTML",
+                "hx-sync": "this:replace",
+            }
+        ),
+    )
     user = forms.ModelChoiceField(queryset=None, empty_label=None, label="Annotator")
 
     def __init__(self, project: Project, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.project = project
-        self.fields["article"].queryset = project.articles.only("title", "project").order_by("pk")
+        # Articles titled alike, offered again as suggestions when the title was ambiguous.
+        self.matches: list[Article] = []
+        suggestions_url = reverse("article_options", args=[project.slug])
+        self.fields["article"].widget.attrs["hx-get"] = suggestions_url
         self.fields["user"].queryset = (
             get_user_model().objects.filter(memberships__project=project).order_by("username")
-        )
-        self.fields["article"].error_messages["invalid_choice"] = (
-            "Pick an article of this project from the list."
         )
         self.fields["user"].error_messages["invalid_choice"] = (
             "Pick a member of this project; add people on the Members page first."
         )
 
+    def clean_article(self) -> Article:
+        typed = self.cleaned_data["article"]
+        articles = self.project.articles.only("title", "project").order_by("pk")
+        number = article_number(typed)
+        if number is not None and typed.startswith("#"):
+            return self._numbered(articles, number)
+        titled = list(articles.filter(title__iexact=typed)[:10])
+        # "Museum opens" wins over "museum opens"; either alone is enough.
+        self.matches = [article for article in titled if article.title == typed] or titled
+        if len(self.matches) == 1:
+            return self.matches[0]
+        if self.matches:
+            numbers = ", ".join(f"#{article.pk}" for article in self.matches)
+            raise forms.ValidationError(
+                f"Several articles are titled “{typed}” ({numbers}): "
+                "pick one by its number from the suggestions.",
+                code="ambiguous_article",
+            )
+        if number is not None:
+            return self._numbered(articles, number)
+        raise forms.ValidationError(
+            f"No article of this project is titled “{typed}”: type part of its title "
+            "and pick it from the suggestions.",
+            code="unknown_article",
+        )
+
+    def _numbered(self, articles: QuerySet[Article], number: int) -> Article:
+        article = articles.filter(pk=number).first()
+        if article is None:
+            raise forms.ValidationError(
+                f"This project has no article #{number}: type part of its title "
+                "and pick it from the suggestions.",
+                code="unknown_article",
+            )
+        return article
+
     def save(self) -> tuple[Assignment, bool]:
         return Assignment.objects.get_or_create(
             article=self.cleaned_data["article"], user=self.cleaned_data["user"]
         )
+
+
+def article_number(typed: str) -> int | None:
+    """The article number of "#12 Museum opens", "#12" or "12"; None in any other text."""
+    match = re.fullmatch(r"#([0-9]{1,18})(?:\s.*)?|([0-9]{1,18})", typed, flags=re.DOTALL)
+    return int(match[1] or match[2]) if match else None
 
 
 # --- A manager's edits of claim boundaries (the article page) ---------------------------

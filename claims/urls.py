@@ -23,4 +23,5 @@ urlpatterns = [
     path("p/<slug:slug>/export-gold.csv", review.export_gold, name="export_gold"),
     path("p/<slug:slug>/dashboard/", dashboard.dashboard, name="dashboard"),
     path("p/<slug:slug>/assignments/", team.assignments, name="assignments"),
+    path("p/<slug:slug>/assignments/articles/", team.article_options, name="article_options"),
 ]

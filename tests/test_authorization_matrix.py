@@ -134,6 +134,9 @@ MATRIX: dict[str, list[Row]] = {
         Row("GET", "/p/{slug}/assignments/", (302, 404, 403, 403, 403, 404, 200)),
         Row("POST", "/p/{slug}/assignments/", (302, 404, 403, 403, 403, 404, 400)),
     ],
+    "article_options": [
+        Row("GET", "/p/{slug}/assignments/articles/?q=M", (302, 404, 403, 403, 403, 404, 200)),
+    ],
     "label": [
         Row("GET", "/p/{slug}/label/", (302, 404, 200, 200, 200, 404, 200)),
         # A claim of the project, but nothing to save: the form is shown again.

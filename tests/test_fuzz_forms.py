@@ -221,6 +221,12 @@ ENDPOINTS = {
         },
         lambda w: {"article": w["article"], "user": w["users"][1]},
     ),
+    "article_options": Endpoint(
+        "manager",
+        "GET",
+        "/p/{slug}/assignments/articles/",
+        lambda w: {"q": value("Mus", f"#{w['article']}"), "article": value(w["article"])},
+    ),
     # Query strings the pages read.
     "export_csv": Endpoint("manager", "GET", "/p/{slug}/export.csv", lambda w: export_query(w)),
     "export_jsonl": Endpoint(

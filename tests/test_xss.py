@@ -207,6 +207,9 @@ def fetch_all(hostile, manager, annotator) -> dict[str, str]:
         (as_manager, f"/p/{slug}/claims/{claims[0].pk}/"),
         (as_manager, f"/p/{slug}/dashboard/"),
         (as_manager, f"/p/{slug}/assignments/"),
+        # Titles are payloads: the assignment type-ahead lists them.
+        (as_manager, f"/p/{slug}/assignments/articles/?q="),
+        (as_manager, f"/p/{slug}/assignments/articles/?q=script"),
     ]
     # The project page lists its articles a hundred at a time.
     gets += [(as_manager, f"/p/{slug}/?page={n}") for n in range(2, len(PAYLOADS) // 100 + 3)]

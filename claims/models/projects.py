@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Count, Max, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from claims import acceptance
@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 CLAIM_TOTAL_SECONDS = 60
+
+# Label sets read in this process, by (project, created, label count, latest
+# change): a changed, added or deleted label changes the key, so a stale set
+# is never used, in any worker process. The oldest is dropped beyond this many.
+LABEL_SETS_KEPT = 256
+_label_sets: dict[tuple[object, ...], dict[str, list[Label]]] = {}
 
 # --- Projects and who may do what in them ------------------------------------------
 
@@ -36,11 +42,17 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         return self.filter(memberships__user=user)
 
     def with_role_of(self, user: AbstractBaseUser) -> ProjectQuerySet:
-        """Projects carrying ``user``'s role, so ``role_of`` needs no query of its own."""
+        """Projects carrying ``user``'s role, so ``role_of`` needs no query of its own,
+        and the stamp of their label sets, so ``label_choices`` usually needs none either."""
+        labels = Label.objects.filter(project=OuterRef("pk")).order_by().values("project")
+        projects = self.annotate(
+            label_count=Subquery(labels.annotate(n=Count("pk")).values("n")),
+            labels_updated=Subquery(labels.annotate(last=Max("updated_at")).values("last")),
+        )
         if not user.is_authenticated or user.is_superuser:
-            return self.all()
+            return projects
         role = Membership.objects.filter(project=OuterRef("pk"), user=user).order_by()
-        return self.annotate(member_role=Subquery(role.values("role")[:1]))
+        return projects.annotate(member_role=Subquery(role.values("role")[:1]))
 
 
 class Project(models.Model):
@@ -104,15 +116,30 @@ class Project(models.Model):
     def label_choices(self) -> dict[str, list[Label]]:
         """The project's label set, by dimension, in the project's order.
 
-        Read once per project instance (so once per request): a label save
-        builds the form twice, to check the post and for the next claim.
+        Read once per project instance (so once per request: a label save
+        builds the form twice, to check the post and for the next claim), and
+        not at all when the project came with the stamp of its label set
+        (``ProjectQuerySet.with_role_of``) and this process has read the set
+        with that stamp before: every page of the labelling loop would
+        otherwise read the same rows again.
         """
-        if "_label_choices" not in self.__dict__:
-            choices: dict[str, list[Label]] = {d: [] for d in Label.Dimension.values}
-            for label in self.labels.all():
-                choices[label.dimension].append(label)
-            self._label_choices = choices
-        return self._label_choices
+        if "_label_choices" in self.__dict__:
+            return self._label_choices
+        key = None
+        if "labels_updated" in self.__dict__:
+            key = (self.pk, self.created_at, self.label_count, self.labels_updated)
+            if key in _label_sets:
+                self._label_choices = _label_sets[key]
+                return self._label_choices
+        choices: dict[str, list[Label]] = {d: [] for d in Label.Dimension.values}
+        for label in self.labels.all():
+            choices[label.dimension].append(label)
+        self._label_choices = choices
+        if key is not None:
+            if len(_label_sets) >= LABEL_SETS_KEPT:
+                _label_sets.pop(next(iter(_label_sets)))
+            _label_sets[key] = choices
+        return choices
 
     def cached_claim_total(self) -> int | None:
         """How many claims the project has, if counted in the last minute.
@@ -237,6 +264,9 @@ class Label(models.Model):
     name = models.CharField(max_length=80)
     description = models.CharField(max_length=300, blank=True)
     position = models.PositiveSmallIntegerField(default=0)
+    # With the label count, the stamp by which a process knows its copy of a
+    # project's label set is current (Project.label_choices).
+    updated_at = models.DateTimeField(auto_now=True)
 
     objects = LabelQuerySet.as_manager()
 

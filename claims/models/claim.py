@@ -187,7 +187,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         The reservation keeps two annotators asking at once from both taking
         the last slot; it expires by itself.
         """
-        from claims.queue import hand_out
+        from claims.hotpath import claim_with_article, hand_out
 
         now = timezone.now()
         claim_id = hand_out(
@@ -200,9 +200,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         )
         if claim_id is None:
             return None
-        claim = self.select_related("article").get(pk=claim_id)
-        claim.project = project
-        return claim
+        return claim_with_article(claim_id, project, using=self.db)
 
 
 def _reservation_span() -> timedelta:
@@ -419,8 +417,8 @@ class Claim(models.Model):
         # added ours. NO KEY UPDATE lets the queue insert reservations that
         # reference this claim meanwhile (see ClaimQuerySet.next_for).
         # Everything the decision needs comes with the lock, in one query
-        # (it was five; README, Benchmarks), written as SQL in claims/queue.py.
-        from claims.queue import label_state
+        # (it was five; README, Benchmarks), written as SQL in claims/hotpath.py.
+        from claims.hotpath import label_state
 
         state = label_state(self.pk, annotator.pk, form_token, timezone.now(), using=self._state.db)
         if state["replayed"] is not None:

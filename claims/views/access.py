@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
+from claims.hotpath import claim_with_article, project_with_role
 from claims.models import Article, Claim, Project, Role
 
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
@@ -23,7 +24,11 @@ def get_project_for_user(
     Someone who is not a member gets a 404, so project names do not leak; a
     member whose role is too low for the page gets a 403.
     """
-    project = get_object_or_404(Project.objects.with_role_of(request.user), slug=slug)
+    # Every page asks this first: the project, the role and the label set's
+    # stamp come in one hand-written query (ProjectQuerySet.with_role_of's).
+    project = project_with_role(slug, request.user)
+    if project is None:
+        raise Http404("No such project.")
     role = project.role_of(request.user)
     if role is None:
         raise Http404("No such project.")
@@ -38,8 +43,10 @@ def get_claim_for_user(project: Project, claim_id: object) -> Claim:
         pk = int(str(claim_id))
     except ValueError:
         raise Http404("No such claim.") from None
-    claim = get_object_or_404(Claim.objects.select_related("article"), pk=pk, project=project)
-    claim.project = project
+    # Beyond the database's integer range no claim can have the id.
+    claim = claim_with_article(pk, project) if 0 < pk < 2**63 else None
+    if claim is None:
+        raise Http404("No such claim.")
     return claim
 
 

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import push_url
 
 from claims.forms import LabelForm
+from claims.hotpath import progress_row
 from claims.models import (
     Annotation,
     Claim,
@@ -24,7 +25,6 @@ from claims.models import (
     SourceKind,
     StaleLabel,
 )
-from claims.queue import progress_row
 from claims.views.access import get_claim_for_user, get_project_for_user
 
 

@@ -45,7 +45,7 @@ from django.utils.dateparse import parse_datetime
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from claims.models import Claim, Project
+    from claims.models import Claim, Project, Source
 
 M = TypeVar("M", bound=models.Model)
 
@@ -165,6 +165,43 @@ def claim_with_article(claim_id: int, project: Project, using: str = "default") 
     claim.article = _instance(Article, row[width:], using)
     claim.article.project = claim.project = project
     return claim
+
+
+@cache
+def _source_sql(using: str) -> str:
+    from claims.models import Source, SourceAlias
+
+    q = connections[using].ops.quote_name
+    return f"""
+        SELECT {_columns(Source, "s", using)}
+        FROM {q(SourceAlias._meta.db_table)} sa JOIN {q(Source._meta.db_table)} s
+          ON s.id = sa.source_id
+        WHERE s.project_id = %(project)s AND sa.normalized = %(normalized)s
+        ORDER BY sa.source_id, sa.alias LIMIT 1"""
+
+
+def source_named(project_id: int, normalized: str, using: str = "default") -> Source | None:
+    """The project's source one of whose aliases is ``normalized`` (looked up for
+    every source of every label saved)."""
+    from claims.models import Source
+
+    row = _fetch_one(using, _source_sql(using), {"project": project_id, "normalized": normalized})
+    return None if row is None else _instance(Source, row, using)
+
+
+def article_spans(article_id: int, using: str = "default") -> list[tuple[int, int, int]]:
+    """(claim id, start, end) of an article's claims in text order, for the labelling page."""
+    from claims.models import Claim
+
+    connection = connections[using]
+    table = connection.ops.quote_name(Claim._meta.db_table)
+    end = connection.ops.quote_name("end")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, start, {end} FROM {table} WHERE article_id = %s ORDER BY start",
+            [article_id],
+        )
+        return cursor.fetchall()
 
 
 @cache

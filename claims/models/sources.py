@@ -53,13 +53,11 @@ class SourceQuerySet(models.QuerySet["Source"]):
         self, project: Project, wording: str, kind: str, created_by: AbstractBaseUser | None
     ) -> Source:
         """The project's source for this name or alias, created when new."""
-        alias = (
-            SourceAlias.objects.filter(source__project=project, normalized=normalise_alias(wording))
-            .select_related("source")
-            .first()
-        )
-        if alias is not None:
-            return alias.source
+        from claims.hotpath import source_named
+
+        known = source_named(project.pk, normalise_alias(wording), using=self.db)
+        if known is not None:
+            return known
         name = " ".join(wording.split())
         source, created = self.get_or_create(
             project=project,

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import push_url
 
 from claims.forms import LabelForm
-from claims.hotpath import progress_row
+from claims.hotpath import article_spans, progress_row
 from claims.models import (
     Annotation,
     Claim,
@@ -190,9 +190,7 @@ def _article_parts(current: Claim) -> list[dict[str, object]]:
     body = current.article.body
     parts: list[dict[str, object]] = []
     position = 0
-    for claim_id, start, end in current.article.claims.order_by("start").values_list(
-        "pk", "start", "end"
-    ):
+    for claim_id, start, end in article_spans(current.article_id):
         if start > position:
             parts.append({"text": body[position:start]})
         parts.append(

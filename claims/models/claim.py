@@ -418,7 +418,7 @@ class Claim(models.Model):
         # reference this claim meanwhile (see ClaimQuerySet.next_for).
         # Everything the decision needs comes with the lock, in one query
         # (it was five; README, Benchmarks), written as SQL in claims/hotpath.py.
-        from claims.hotpath import label_state
+        from claims.hotpath import count_label, insert, label_state
 
         state = label_state(self.pk, annotator.pk, form_token, timezone.now(), using=self._state.db)
         if state["replayed"] is not None:
@@ -439,13 +439,14 @@ class Claim(models.Model):
                 project=self.project, claim=self, annotator=annotator, revision=1
             )
             values.apply_to(annotation)
-            annotation.save()
-            Claim.objects.filter(pk=self.pk).update(annotation_count=F("annotation_count") + 1)
+            insert([annotation], using=self._state.db)
             # The reservation is used up; expired ones of this user only take room.
-            if state["reservations_to_drop"]:
-                Reservation.objects.filter(
-                    Q(claim=self) | Q(expires_at__lte=timezone.now()), user=annotator
-                ).delete()
+            count_label(
+                self.pk,
+                annotator.pk,
+                timezone.now() if state["reservations_to_drop"] else None,
+                using=self._state.db,
+            )
             self.annotation_count = count + 1
             reason = AnnotationRevision.Reason.CREATED
         else:
@@ -458,7 +459,7 @@ class Claim(models.Model):
             annotation.source_links.all().delete()
             reason = AnnotationRevision.Reason.EDITED
         sources = annotation.link_sources(values.sources, self.text)
-        AnnotationRevision.objects.create(
+        revision = AnnotationRevision(
             annotation=annotation,
             number=annotation.revision,
             editor=annotator,
@@ -466,6 +467,7 @@ class Claim(models.Model):
             data=annotation.snapshot([source.name for source in sources]),
             form_token=form_token,
         )
+        insert([revision], using=self._state.db)
         if state["skipped"]:
             Skip.objects.filter(claim=self, user=annotator).delete()
         return annotation

@@ -179,11 +179,16 @@ class Annotation(models.Model):
         ]
         if not sources:
             return []
-        AnnotationSource.objects.bulk_create(
-            AnnotationSource(
-                annotation=self, source=source, position=position, wording=choice.wording
-            )
-            for position, (choice, source) in enumerate(zip(choices, sources, strict=True))
+        from claims.hotpath import insert
+
+        insert(
+            [
+                AnnotationSource(
+                    annotation=self, source=source, position=position, wording=choice.wording
+                )
+                for position, (choice, source) in enumerate(zip(choices, sources, strict=True))
+            ],
+            using=self._state.db or "default",
         )
         text = normalise_alias(claim_text)
         for choice, source in zip(choices, sources, strict=True):

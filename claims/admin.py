@@ -17,6 +17,7 @@ from claims.models import (
     Label,
     Membership,
     Project,
+    ProjectFigures,
     Reservation,
     Skip,
     Source,
@@ -89,6 +90,23 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: Any) -> Any:
         return super().get_queryset(request).defer("payload")
+
+
+@admin.register(ProjectFigures)
+class ProjectFiguresAdmin(admin.ModelAdmin):
+    """Figures computed from the labels, to look at; deleting a row has them computed again."""
+
+    list_display = ["project", "computed_at", "labels", "seconds", "checked_at"]
+    readonly_fields = [
+        "project", "computed_at", "checked_at", "seconds", "labels", "claims", "flagged",
+        "settled", "last_change", "version",
+    ]  # fmt: skip
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).defer("data")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
 
 
 @admin.register(Skip)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
 from claims import agreement
 from claims.importing import ArticleRecord
 from claims.models import Article, LabelValues, SourceChoice
 from claims.project_stats import (
     LabelRows,
-    cached_project_agreement,
+    ProjectStats,
     confidence_order,
+    figures_for_dashboard,
     project_agreement,
+    refresh_figures,
 )
 
 from .conftest import make_user
@@ -149,24 +150,22 @@ def test_empty_project_has_undefined_figures(project):
     assert figures.pairs == []
 
 
-@pytest.fixture
-def empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def test_dashboard_figures_are_remembered_until_a_label_changes(
-    empty_cache, labelled, project, django_assert_max_num_queries
+def test_dashboard_figures_are_kept_until_a_label_changes(
+    labelled, project, django_assert_max_num_queries
 ):
     claims, users = labelled
-    first = cached_project_agreement(project)
+    first = refresh_figures(project)
+    totals = ProjectStats(project).totals()
+    # Unchanged labels: the stored figures, without reading a label.
     with django_assert_max_num_queries(2):
-        assert cached_project_agreement(project) == first
-    # An edit (ann changes her mind on claim 1) is seen at once.
+        kept = figures_for_dashboard(project, totals)
+    assert kept.computed_at == first.computed_at
+    assert kept.figures.agreement == first.figures.agreement
+    assert not kept.labels_changed
+    # An edit (ann changes her mind on claim 1) is seen at once in a project this small.
     claims[1].record_label(
         annotator=users["ann"], values=LabelValues(confidence="speculative", claim_kind="claim")
     )
-    changed = cached_project_agreement(project)
-    assert changed == project_agreement(project)
-    assert changed.confidence != first.confidence
+    changed = figures_for_dashboard(project, ProjectStats(project).totals())
+    assert changed.figures.agreement == project_agreement(project)
+    assert changed.figures.agreement.confidence != first.figures.agreement.confidence

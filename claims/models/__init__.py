@@ -29,6 +29,7 @@ from claims.models.claim import (
     Skip,
     StaleLabel,
 )
+from claims.models.figures import ProjectFigures
 from claims.models.labels import (
     Annotation,
     AnnotationQuerySet,
@@ -79,6 +80,7 @@ __all__ = [
     "LabelValues",
     "Membership",
     "Project",
+    "ProjectFigures",
     "ProjectQuerySet",
     "Reservation",
     "Role",

@@ -157,6 +157,9 @@ class Annotation(models.Model):
             models.Index(
                 fields=["project", "annotator", "created_at"], name="annotation_by_user_created"
             ),
+            # The dashboard's latest label change and labels saved since its figures
+            # were computed: an index range, not a scan of every label.
+            models.Index(fields=["project", "updated_at"], name="annotation_by_change"),
         ]
 
     def __str__(self) -> str:

@@ -359,8 +359,14 @@ def hand_out(
         # NO KEY UPDATE, not UPDATE: a label being saved meanwhile inserts
         # rows referencing the project (a KEY SHARE lock) while holding its
         # claim, and our insert waits on that claim; a full UPDATE lock would
-        # make the two wait on each other.
-        lock = f"SELECT 1 FROM {ops.quote_name(Project._meta.db_table)} WHERE id = %(project)s"
+        # make the two wait on each other. The commit does not wait for the
+        # write-ahead log to reach the disk (synchronous_commit off, for this
+        # transaction only): the lock is held until the commit, and a
+        # reservation lost in a crash is only handed out again.
+        lock = (
+            "SELECT set_config('synchronous_commit', 'off', true) "
+            f"FROM {ops.quote_name(Project._meta.db_table)} WHERE id = %(project)s"
+        )
         _fetch_one(using, lock + " FOR NO KEY UPDATE", {"project": project_id})
         row = _fetch_one(using, sql, params)
     return None if row is None else row[0]

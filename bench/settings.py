@@ -47,7 +47,6 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    _db["CONN_MAX_AGE"] = 0
 elif not str(_db["NAME"]).startswith("wb_bench"):
     raise ImproperlyConfigured(
         f"BENCH_DATABASE_URL must name a database starting with wb_bench, not {_db['NAME']!r}."

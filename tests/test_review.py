@@ -359,3 +359,52 @@ def test_first_revision_lists_the_values_it_set(project, article, annotator):
     assert changes["sources"] == {"field": "sources", "before": "", "after": "KCNA"}
     assert changes["confidence"]["after"] == "asserted"
     assert "note" not in changes
+
+
+def test_queue_pages_run_without_counting_the_whole_queue(reviewer_client, project, article):
+    from claims.importing import ArticleRecord
+    from claims.models import Article
+    from claims.views.review import QUEUE_PAGE_SIZE
+
+    from .conftest import ARTICLE_BODY
+
+    records = [ArticleRecord(title=f"Copy {n}", body=f"{ARTICLE_BODY} Copy {n}.") for n in range(15)]
+    Article.objects.import_records(project, records)
+    flagged = Claim.objects.filter(project=project).order_by("article_id", "index", "pk")
+    flagged.update(needs_review=True)
+    total = flagged.count()
+    assert QUEUE_PAGE_SIZE < total < 2 * QUEUE_PAGE_SIZE
+    with CaptureQueriesContext(connection) as queries:
+        first = reviewer_client.get(review_url(project)).content.decode()
+    assert not [q for q in queries.captured_queries if '"__count"' in q["sql"]]
+    assert "?page=2" in first and "?page=0" not in first
+    second = reviewer_client.get(review_url(project) + "?page=2").content.decode()
+    assert "?page=1" in second and "?page=3" not in second
+    shown = second.count('class="flagged"')
+    assert shown == total - QUEUE_PAGE_SIZE
+    for page in ("abc", "-4", "0", "99999999999999999999"):
+        assert reviewer_client.get(review_url(project) + f"?page={page}").status_code == 200
+
+
+def test_queue_compares_labels_claim_by_claim(project, article, annotator, annotator2):
+    """A full claim with no source on either label agrees; one source on one label differs."""
+    plain, one_sided = claims_of(article)[:2]
+    label(plain, annotator)
+    label(plain, annotator2)
+    label(one_sided, annotator, sources=["KCNA"])
+    label(one_sided, annotator2)
+    assert list(Claim.objects.for_review(project)) == [one_sided]
+
+
+def test_postgresql_connections_never_compile_queries_to_machine_code(db):
+    from workbench.settings import without_jit
+
+    database = without_jit({"ENGINE": "django.db.backends.postgresql", "OPTIONS": {}})
+    assert database["OPTIONS"]["options"] == "-c jit=off"
+    mine = {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {"options": "-c jit=on"}}
+    assert without_jit(mine)["OPTIONS"]["options"] == "-c jit=on"
+    assert "OPTIONS" not in without_jit({"ENGINE": "django.db.backends.sqlite3"})
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            assert cursor.fetchone()[0] == "off"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, models, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -131,25 +131,42 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         claims = self.filter(project=project).order_by("article_id", "index", "pk")
         if every_labelled:
             return claims.filter(Q(annotation_count__gt=0) | Q(gold__isnull=False))
-        # Sources differ unless every label holds every source named on the
-        # claim: links == sources x labels (a label names a source at most once).
-        disagreeing = (
-            Annotation.objects.filter(
-                project=project, claim__annotation_count__gte=project.annotations_per_claim
-            )
+        # Each claim's labels are compared where the claim is read (index
+        # look-ups of its K labels), so a page of the queue stops after the
+        # claims it shows: grouping every label of the project's full claims
+        # first grew with the project (0.7 s at 100,000 claims, more as they
+        # fill). Sources differ unless every label holds every source named on
+        # the claim: links == sources x labels (a label names a source at most
+        # once).
+        labels = Annotation.objects.filter(claim=OuterRef("pk")).order_by().values("claim")
+        links = (
+            AnnotationSource.objects.filter(annotation__claim=OuterRef("pk"))
             .order_by()
-            .values("claim")
-            .annotate(
-                confidences=Count("confidence", distinct=True),
-                kinds=Count("claim_kind", distinct=True),
-                labels=Count("pk", distinct=True),
-                links=Count("source_links", distinct=True),
-                sources=Count("source_links__source", distinct=True),
-            )
-            .filter(Q(confidences__gt=1) | Q(kinds__gt=1) | Q(links__lt=F("sources") * F("labels")))
-            .values("claim")
+            .values("annotation__claim")
         )
-        return claims.filter(gold__isnull=True).filter(Q(needs_review=True) | Q(pk__in=disagreeing))
+
+        def counted(rows: models.QuerySet, what: str, *, distinct: bool = True) -> Subquery:
+            return Subquery(rows.annotate(n=Count(what, distinct=distinct)).values("n"))
+
+        differ = (
+            Q(confidences__gt=1)
+            | Q(kinds__gt=1)
+            | Q(links__lt=F("sources") * F("labels"), links__isnull=False)
+        )
+        return (
+            claims.filter(gold__isnull=True)
+            .alias(
+                confidences=counted(labels, "confidence"),
+                kinds=counted(labels, "claim_kind"),
+                labels=counted(labels, "pk", distinct=False),
+                links=counted(links, "pk", distinct=False),
+                sources=counted(links, "source", distinct=True),
+            )
+            .filter(
+                Q(needs_review=True)
+                | Q(annotation_count__gte=project.annotations_per_claim) & differ
+            )
+        )
 
     def gold_rows(self, *, chunk_size: int = 1000) -> Iterator[dict[str, Any]]:
         """One dict per claim with its gold label and its annotators' agreement, in chunks.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -23,6 +22,7 @@ from claims.models import (
 from claims.views.access import get_claim_for_user, get_project_for_user
 
 QUEUE_PAGE_SIZE = 50
+MAX_PAGE = 100_000
 CONTEXT_CHARS = 300
 
 
@@ -37,11 +37,27 @@ def review_queue(request: HttpRequest, slug: str) -> HttpResponse:
         .defer("article__body")
         .prefetch_related(_annotations_with_sources())
     )
-    page = Paginator(claims, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    # Pages without a total: counting the whole queue compares the labels of
+    # every full claim of the project (0.5 s at 100,000 claims), where a page
+    # stops after the claims it shows (the dashboard has the queue's size).
+    try:
+        number = max(1, min(int(request.GET.get("page") or 1), MAX_PAGE))
+    except ValueError:
+        number = 1
+    start = (number - 1) * QUEUE_PAGE_SIZE
+    rows = list(claims[start : start + QUEUE_PAGE_SIZE + 1])
     return render(
         request,
         "claims/review_queue.html",
-        {"project": project, "role": role, "page": page, "every_labelled": every_labelled},
+        {
+            "project": project,
+            "role": role,
+            "claims": rows[:QUEUE_PAGE_SIZE],
+            "page_number": number,
+            "previous_page": number - 1 if number > 1 else None,
+            "next_page": number + 1 if len(rows) > QUEUE_PAGE_SIZE else None,
+            "every_labelled": every_labelled,
+        },
     )
 
 

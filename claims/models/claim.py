@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, connections, models, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -154,7 +154,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             | Q(links__lt=F("sources") * F("labels"), links__isnull=False)
         )
         return (
-            claims.filter(gold__isnull=True)
+            claims.exclude(Exists(GoldLabel.objects.filter(claim=OuterRef("pk"))))
             .alias(
                 confidences=counted(labels, "confidence"),
                 kinds=counted(labels, "claim_kind"),

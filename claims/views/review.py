@@ -31,12 +31,7 @@ def review_queue(request: HttpRequest, slug: str) -> HttpResponse:
     """Claims whose labels disagree or that were split or merged; ``?all=1``: all labelled."""
     project, role = get_project_for_user(request, slug, minimum=Role.REVIEWER)
     every_labelled = request.GET.get("all") == "1"
-    claims = (
-        Claim.objects.for_review(project, every_labelled=every_labelled)
-        .select_related("article", "gold")
-        .defer("article__body")
-        .prefetch_related(_annotations_with_sources())
-    )
+    queue = Claim.objects.for_review(project, every_labelled=every_labelled)
     # Pages without a total: counting the whole queue compares the labels of
     # every full claim of the project (0.5 s at 100,000 claims), where a page
     # stops after the claims it shows (the dashboard has the queue's size).
@@ -45,17 +40,27 @@ def review_queue(request: HttpRequest, slug: str) -> HttpResponse:
     except ValueError:
         number = 1
     start = (number - 1) * QUEUE_PAGE_SIZE
-    rows = list(claims[start : start + QUEUE_PAGE_SIZE + 1])
+    # The page's claims first, then what is shown with them: with the article
+    # joined into the queue's query, PostgreSQL misjudged how many claims the
+    # label comparisons keep and scanned every article for each (1.3 s).
+    ids = list(queue.values_list("pk", flat=True)[start : start + QUEUE_PAGE_SIZE + 1])
+    rows = list(
+        Claim.objects.filter(pk__in=ids[:QUEUE_PAGE_SIZE])
+        .order_by("article_id", "index", "pk")
+        .select_related("article", "gold")
+        .defer("article__body")
+        .prefetch_related(_annotations_with_sources())
+    )
     return render(
         request,
         "claims/review_queue.html",
         {
             "project": project,
             "role": role,
-            "claims": rows[:QUEUE_PAGE_SIZE],
+            "claims": rows,
             "page_number": number,
             "previous_page": number - 1 if number > 1 else None,
-            "next_page": number + 1 if len(rows) > QUEUE_PAGE_SIZE else None,
+            "next_page": number + 1 if len(ids) > QUEUE_PAGE_SIZE else None,
             "every_labelled": every_labelled,
         },
     )

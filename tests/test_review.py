@@ -368,7 +368,9 @@ def test_queue_pages_run_without_counting_the_whole_queue(reviewer_client, proje
 
     from .conftest import ARTICLE_BODY
 
-    records = [ArticleRecord(title=f"Copy {n}", body=f"{ARTICLE_BODY} Copy {n}.") for n in range(15)]
+    records = [
+        ArticleRecord(title=f"Copy {n}", body=f"{ARTICLE_BODY} Copy {n}.") for n in range(15)
+    ]
     Article.objects.import_records(project, records)
     flagged = Claim.objects.filter(project=project).order_by("article_id", "index", "pk")
     flagged.update(needs_review=True)

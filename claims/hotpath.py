@@ -32,12 +32,10 @@ tests/test_queue_concurrency.py hold them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import nullcontext
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.models.sql import Query
 from django.utils.dateparse import parse_datetime
@@ -77,39 +75,10 @@ def _instance(model: type[M], values: Sequence[Any], using: str) -> M:
 
 
 def _fetch_one(using: str, sql: str, params: dict[str, Any] | list[Any]) -> tuple[Any, ...] | None:
-    """Run one of the statements here and return its row.
-
-    On PostgreSQL the statement is prepared on the server, once per kept
-    connection (``CONN_MAX_AGE``): planning the queue's hand-out took 3 ms
-    of PostgreSQL's time on every request, more than running it. Django
-    turns psycopg's automatic preparation off (connection poolers in
-    transaction mode cannot keep prepared statements; see the README's
-    Deploy section), so these few statements ask for it themselves, through
-    a cursor that binds its parameters on the server. The statement is
-    logged like any other, so query counts stay true.
-    """
-    connection = connections[using]
-    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    connection.validate_no_broken_transaction()
-    with connection.cursor() as logged, connection.wrap_database_errors:
-        raw = connection.connection
-        if raw.prepare_threshold is None:
-            # None turns preparing off altogether; a threshold no other query
-            # reaches lets ``prepare=True`` through (Django's own cursors bind
-            # on the client and are never prepared anyway).
-            raw.prepare_threshold = 2**31 - 1
-        cursor = ServerBindingCursor(raw)
-        try:
-            with logged.debug_sql(sql, params) if connection.queries_logged else nullcontext():
-                cursor.execute(sql, params, prepare=True)
-            return cursor.fetchone()
-        finally:
-            cursor.close()
+    """Run one of the statements here and return its row."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 @cache

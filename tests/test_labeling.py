@@ -378,29 +378,3 @@ def test_a_new_project_gets_the_default_labels_even_after_they_were_deleted(db):
     ]
     assert [label.value for label in values["claim_kind"]] == ["claim", "opinion", "not_a_claim"]
     assert Label.objects.filter(project=None).count() == 12
-
-
-def test_the_queue_statements_are_logged_and_prepared_on_postgresql(
-    annotator, project, article, settings
-):
-    from claims import hotpath
-
-    with CaptureQueriesContext(connection) as queries:
-        claim = Claim.objects.next_for(annotator, project)
-    assert claim == article.claims.order_by("index").first()
-    assert [q for q in queries.captured_queries if 'INSERT INTO "claims_reservation"' in q["sql"]]
-
-    def prepared() -> list[str]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT statement FROM pg_prepared_statements")
-            return [row[0] for row in cursor.fetchall()]
-
-    settings.DATABASE_PREPARED_STATEMENTS = False
-    assert hotpath._fetch_one("default", "SELECT 40 + %(n)s AS probe_off", {"n": 1}) == (41,)
-    settings.DATABASE_PREPARED_STATEMENTS = True
-    assert hotpath._fetch_one("default", "SELECT 40 + %(n)s AS probe_on", {"n": 2}) == (42,)
-    if connection.vendor == "postgresql":
-        statements = prepared()
-        assert [s for s in statements if "claims_reservation" in s]
-        assert [s for s in statements if "probe_on" in s]
-        assert not [s for s in statements if "probe_off" in s]

@@ -227,11 +227,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-# The labelling loop's few hand-written statements (claims/hotpath.py) are
-# prepared on the PostgreSQL server, once per kept connection. Turn this off
-# behind a connection pooler in transaction mode that cannot keep prepared
-# statements (PgBouncer before 1.21).
-DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

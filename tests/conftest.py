@@ -139,6 +139,20 @@ def label(claim, user, confidence="asserted", kind="claim", sources=(), note="",
     )
 
 
+def grow(project, annotator, annotator2) -> None:
+    """Make the project bigger in every way a page might read: 8 more articles,
+    2 more annotators, 30 more claims with two labels each (sources on one)."""
+    Article.objects.import_records(
+        project,
+        [ArticleRecord(title=f"Copy {n}", body=f"{ARTICLE_BODY} Copy {n}.") for n in range(8)],
+    )
+    for name in ("annotator3", "annotator4"):
+        project.memberships.create(user=make_user(name), role="annotator")
+    for claim in Claim.objects.filter(project=project, annotation_count=0)[:30]:
+        label(claim, annotator, sources=["NATO", f"Source {claim.pk}"])
+        label(claim, annotator2, confidence="claimed")
+
+
 def claims_of(article) -> list[Claim]:
     return list(article.claims.order_by("index"))
 

@@ -12,16 +12,14 @@ from django.urls import URLPattern, get_resolver
 from django.utils import timezone
 
 from claims import charts
-from claims.importing import ArticleRecord
 from claims.models import (
     Annotation,
-    Article,
     Assignment,
     Claim,
 )
 from claims.project_stats import ProjectStats, compute_label_figures
 
-from .conftest import ARTICLE_BODY, claims_of, client_for, label, make_user
+from .conftest import claims_of, client_for, grow, label, make_user
 
 
 def dashboard_url(project) -> str:
@@ -132,15 +130,7 @@ def test_dashboard_queries_do_not_grow_with_the_project(
     manager_client.get(dashboard_url(labelled))
     label(claims_of(article)[3], annotator2)
     small = _dashboard_queries(manager_client, labelled)
-    Article.objects.import_records(
-        labelled,
-        [ArticleRecord(title=f"Copy {n}", body=f"{ARTICLE_BODY} Copy {n}.") for n in range(8)],
-    )
-    for name in ("annotator3", "annotator4"):
-        labelled.memberships.create(user=make_user(name), role="annotator")
-    for claim in Claim.objects.filter(project=labelled, annotation_count=0)[:30]:
-        label(claim, annotator, sources=["NATO", f"Source {claim.pk}"])
-        label(claim, annotator2, confidence="claimed")
+    grow(labelled, annotator, annotator2)
     assert _dashboard_queries(manager_client, labelled) == small
     label(claims_of(article)[3], annotator)
     with django_assert_max_num_queries(25):

@@ -16,8 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from claims import project_stats
-from claims.importing import ArticleRecord
-from claims.models import Annotation, Article, Claim, ProjectFigures
+from claims.models import Annotation, ProjectFigures
 from claims.project_stats import (
     CHECK_SECONDS,
     REFRESH_SECONDS,
@@ -27,7 +26,7 @@ from claims.project_stats import (
     refresh_figures,
 )
 
-from .conftest import ARTICLE_BODY, claims_of, label, make_user
+from .conftest import claims_of, grow, label
 
 
 @pytest.fixture
@@ -162,15 +161,7 @@ def test_dashboard_queries_after_a_label_save_do_not_grow_with_the_project(
     refresh_figures(labelled)
     label(claims_of(article)[2], annotator2)
     small = dashboard_queries(manager_client, labelled)
-    Article.objects.import_records(
-        labelled,
-        [ArticleRecord(title=f"Copy {n}", body=f"{ARTICLE_BODY} Copy {n}.") for n in range(8)],
-    )
-    for name in ("annotator3", "annotator4"):
-        labelled.memberships.create(user=make_user(name), role="annotator")
-    for claim in Claim.objects.filter(project=labelled, annotation_count=0)[:30]:
-        label(claim, annotator, sources=["NATO", f"Source {claim.pk}"])
-        label(claim, annotator2, confidence="claimed")
+    grow(labelled, annotator, annotator2)
     refresh_figures(labelled)
     label(claims_of(article)[3], annotator2)
     assert dashboard_queries(manager_client, labelled) == small <= 10

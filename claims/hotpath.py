@@ -11,12 +11,12 @@ own converters (``_instance``).
 The queue's hand-out
 --------------------
 
-Built with the ORM, the three look-ups (a
-claim the annotator already holds, the next open claim in the article they
-are in, else the first open claim of the project) and the reservation cost
-about 4 ms of Python per request to build and compile, against well under a
-millisecond in the database. Here they are one statement: an INSERT of the
-reservation that SELECTs its claim, returning the claim's id.
+Built with the ORM, the three look-ups (a claim the annotator already
+holds, the next open claim in the article they are in, else the first open
+claim of the project) and the reservation cost about 4 ms of Python per
+request to build and compile, against well under a millisecond in the
+database. Here they are one statement: an INSERT of the reservation that
+SELECTs its claim, returning the claim's id.
 
 On SQLite that one statement is also the whole transaction: a writing
 statement takes the database's write lock before it reads, so two

@@ -159,8 +159,8 @@ def _project_sql(using: str) -> str:
 
 
 def project_with_role(slug: str, user: AbstractBaseUser, using: str = "default") -> Project | None:
-    """The project by its slug, with what ``ProjectQuerySet.with_role_of`` adds to it:
-    the user's role and the stamp of its label set."""
+    """The project by its slug, with the user's role (``Project.role_of`` reads it)
+    and the stamp of its label set (``Project.label_choices`` reads that)."""
     from claims.models import Project
 
     row = _fetch_one(using, _project_sql(using), {"user": user.pk, "slug": slug})

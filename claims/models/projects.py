@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import Q
 from django.urls import reverse
 
 from claims import acceptance
@@ -40,19 +40,6 @@ class ProjectQuerySet(models.QuerySet["Project"]):
         if user.is_superuser:
             return self.all()
         return self.filter(memberships__user=user)
-
-    def with_role_of(self, user: AbstractBaseUser) -> ProjectQuerySet:
-        """Projects carrying ``user``'s role, so ``role_of`` needs no query of its own,
-        and the stamp of their label sets, so ``label_choices`` usually needs none either."""
-        labels = Label.objects.filter(project=OuterRef("pk")).order_by().values("project")
-        projects = self.annotate(
-            label_count=Subquery(labels.annotate(n=Count("pk")).values("n")),
-            labels_updated=Subquery(labels.annotate(last=Max("updated_at")).values("last")),
-        )
-        if not user.is_authenticated or user.is_superuser:
-            return projects
-        role = Membership.objects.filter(project=OuterRef("pk"), user=user).order_by()
-        return projects.annotate(member_role=Subquery(role.values("role")[:1]))
 
 
 class Project(models.Model):
@@ -96,7 +83,7 @@ class Project(models.Model):
         if user.is_superuser:
             return Role.MANAGER
         if "member_role" in self.__dict__:
-            # Read with the project by ProjectQuerySet.with_role_of, saving a query a page.
+            # Read with the project by hotpath.project_with_role, saving a query a page.
             return self.member_role
         return self.memberships.filter(user=user).values_list("role", flat=True).first()
 
@@ -119,7 +106,7 @@ class Project(models.Model):
         Read once per project instance (so once per request: a label save
         builds the form twice, to check the post and for the next claim), and
         not at all when the project came with the stamp of its label set
-        (``ProjectQuerySet.with_role_of``) and this process has read the set
+        (``hotpath.project_with_role``) and this process has read the set
         with that stamp before: every page of the labelling loop would
         otherwise read the same rows again.
         """

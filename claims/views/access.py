@@ -25,7 +25,7 @@ def get_project_for_user(
     member whose role is too low for the page gets a 403.
     """
     # Every page asks this first: the project, the role and the label set's
-    # stamp come in one hand-written query (ProjectQuerySet.with_role_of's).
+    # stamp come in one hand-written query.
     project = project_with_role(slug, request.user)
     if project is None:
         raise Http404("No such project.")

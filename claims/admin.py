@@ -22,6 +22,7 @@ from claims.models import (
     Skip,
     Source,
     SourceAlias,
+    UserSession,
 )
 
 
@@ -106,6 +107,27 @@ class ProjectFiguresAdmin(admin.ModelAdmin):
         return super().get_queryset(request).defer("data")
 
     def has_add_permission(self, request: Any) -> bool:
+        return False
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(admin.ModelAdmin):
+    """Who is signed in, until when; deleting a session signs that browser out.
+
+    The session's data (its CSRF and login secrets) is never shown.
+    """
+
+    list_display = ["user", "expire_date"]
+    list_select_related = ["user"]
+    fields = readonly_fields = ["user", "expire_date"]
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).defer("session_data")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
         return False
 
 

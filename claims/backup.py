@@ -10,7 +10,7 @@ before it, so both directions stream in constant memory.
 
 Not kept: skipped claims and reservations of the queue (they expire), the
 default label set (migrations create it), passwords (restored people get
-unusable ones and set theirs through an administrator).
+unusable ones and set theirs through an administrator), login sessions.
 """
 
 from __future__ import annotations

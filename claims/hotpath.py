@@ -31,6 +31,11 @@ tests/test_queue_concurrency.py hold them.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import re
+import uuid
+import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -74,11 +79,94 @@ def _instance(model: type[M], values: Sequence[Any], using: str) -> M:
     return model.from_db(using, names, row)
 
 
-def _fetch_one(using: str, sql: str, params: dict[str, Any] | list[Any]) -> tuple[Any, ...] | None:
+def _fetch_one(
+    using: str, sql: str, params: dict[str, Any] | list[Any], name: str
+) -> tuple[Any, ...] | None:
     """Run one of the statements here and return its row."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    rows = _fetch(using, sql, params, name)
+    return rows[0] if rows else None
+
+
+def _fetch(
+    using: str, sql: str, params: dict[str, Any] | list[Any], name: str
+) -> list[tuple[Any, ...]]:
+    """Run one of the statements here and return its rows.
+
+    On PostgreSQL the statement is prepared once per connection and run by
+    its ``name`` (``_prepared``).
+    """
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        prepared = (
+            _prepared(connection, name, sql, params) if connection.vendor == "postgresql" else None
+        )
+        cursor.execute(*(prepared or (sql, params)))
+        return cursor.fetchall()
+
+
+# PostgreSQL plans a statement every time it receives one: 1.6 ms for the
+# queue's hand-out and 0.1 to 0.5 ms for the others here, more than running
+# them takes (README, Benchmarks). A prepared statement keeps its plan for
+# the connection's life: each is PREPAREd on the first use in a connection
+# (on the driver's connection, as its session settings are: the benchmark's
+# and the tests' query counts see the EXECUTEs, which is what requests send)
+# and run with EXECUTE. Connections kept between requests (CONN_MAX_AGE) keep
+# their statements; a pooler that hands a connection's statements to another
+# client (PgBouncer in transaction mode) would need them off: see README.
+_PG_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int
+    (int, "bigint"),
+    (datetime, "timestamptz"),
+    (uuid.UUID, "uuid"),
+    (str, "text"),
+)
+_PREPARED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+@cache
+def _numbered(sql: str, named: bool) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with PostgreSQL's $1, $2… for its placeholders, and (named ones)
+    the names in their numbers' order."""
+    if not named:
+        numbers = itertools.count(1)
+        return re.sub(r"%s", lambda _: f"${next(numbers)}", sql), ()
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"%\((\w+)\)s", number, sql), tuple(names)
+
+
+def _prepared(
+    connection: Any, name: str, sql: str, params: dict[str, Any] | list[Any]
+) -> tuple[str, list[Any]] | None:
+    """The EXECUTE of ``sql`` as a statement prepared on this connection, or None
+    to send it as it is (a value of a type not listed, such as NULL, or a
+    connection that binds values on the server, where EXECUTE takes none)."""
+    if connection.settings_dict["OPTIONS"].get("server_side_binding"):
+        return None
+    named = isinstance(params, dict)
+    text, names = _numbered(sql, named)
+    values = [params[name] for name in names] if named else list(params)
+    types = []
+    for value in values:
+        pg_type = next((t for python, t in _PG_TYPES if isinstance(value, python)), None)
+        if pg_type is None:
+            return None
+        types.append(pg_type)
+    # The name says which statement it is in query logs; the digest tells
+    # apart the forms one name takes (a token or not, how many sources).
+    statement = f"wb_{name}_" + hashlib.sha1(f"{text}|{types}".encode()).hexdigest()[:12]
+    driver = connection.connection
+    prepared = _PREPARED.setdefault(driver, set())
+    if statement not in prepared:
+        with connection.wrap_database_errors, driver.cursor() as cursor:
+            cursor.execute(f"PREPARE {statement}({', '.join(types)}) AS {text}")
+        prepared.add(statement)
+    return f"EXECUTE {statement}({', '.join(['%s'] * len(values))})", values
 
 
 @cache
@@ -113,7 +201,7 @@ def insert(objects: Sequence[models.Model], using: str = "default") -> None:
         for field in fields
     ]
     if len(objects) == 1:
-        objects[0].pk = _fetch_one(using, sql, params)[0]
+        objects[0].pk = _fetch_one(using, sql, params, f"insert_{objects[0]._meta.model_name}")[0]
     else:
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -144,6 +232,36 @@ def count_label(claim_id: int, user_id: int, now: datetime | None, using: str = 
 
 
 @cache
+def _session_sql(using: str) -> str:
+    from django.contrib.auth import get_user_model
+
+    from claims.models import UserSession
+
+    user = get_user_model()
+    q = connections[using].ops.quote_name
+    return f"""
+        SELECT s.session_data, {_columns(user, "u", using)}
+        FROM {q(UserSession._meta.db_table)} s
+          LEFT JOIN {q(user._meta.db_table)} u ON u.{q(user._meta.pk.column)} = s.user_id
+        WHERE s.session_key = %(key)s AND s.expire_date > %(now)s"""
+
+
+def session_with_user(
+    session_key: str, now: datetime, using: str = "default"
+) -> tuple[str, AbstractBaseUser | None] | None:
+    """A live session's data and the user signed in with it (None if nobody is),
+    or None when there is no such session (``claims.sessions``)."""
+    from django.contrib.auth import get_user_model
+
+    params = {"key": session_key, "now": connections[using].ops.adapt_datetimefield_value(now)}
+    row = _fetch_one(using, _session_sql(using), params, "session")
+    if row is None:
+        return None
+    user = None if row[1] is None else _instance(get_user_model(), row[1:], using)
+    return row[0], user
+
+
+@cache
 def _project_sql(using: str) -> str:
     from claims.models import Label, Membership, Project
 
@@ -163,7 +281,7 @@ def project_with_role(slug: str, user: AbstractBaseUser, using: str = "default")
     and the stamp of its label set (``Project.label_choices`` reads that)."""
     from claims.models import Project
 
-    row = _fetch_one(using, _project_sql(using), {"user": user.pk, "slug": slug})
+    row = _fetch_one(using, _project_sql(using), {"user": user.pk, "slug": slug}, "project")
     if row is None:
         return None
     project = _instance(Project, row[:-3], using)
@@ -188,7 +306,7 @@ def claim_with_article(claim_id: int, project: Project, using: str = "default") 
     """The project's claim with its article (what select_related("article") reads)."""
     from claims.models import Article, Claim
 
-    row = _fetch_one(using, _claim_sql(using), {"claim": claim_id, "project": project.pk})
+    row = _fetch_one(using, _claim_sql(using), {"claim": claim_id, "project": project.pk}, "claim")
     if row is None:
         return None
     width = len(Claim._meta.concrete_fields)
@@ -216,7 +334,9 @@ def source_named(project_id: int, normalized: str, using: str = "default") -> So
     every source of every label saved)."""
     from claims.models import Source
 
-    row = _fetch_one(using, _source_sql(using), {"project": project_id, "normalized": normalized})
+    row = _fetch_one(
+        using, _source_sql(using), {"project": project_id, "normalized": normalized}, "source"
+    )
     return None if row is None else _instance(Source, row, using)
 
 
@@ -321,7 +441,7 @@ def hand_out(
     sql = _hand_out_sql(using)
     if not connection.features.has_select_for_update:
         # SQLite: the statement is its own transaction (see the module's docstring).
-        row = _fetch_one(using, sql, params)
+        row = _fetch_one(using, sql, params, "hand_out")
         return None if row is None else row[0]
     with transaction.atomic(using=using):
         # Serialise hand-outs per project (see the module's docstring).
@@ -336,8 +456,8 @@ def hand_out(
             "SELECT set_config('synchronous_commit', 'off', true) "
             f"FROM {ops.quote_name(Project._meta.db_table)} WHERE id = %(project)s"
         )
-        _fetch_one(using, lock + " FOR NO KEY UPDATE", {"project": project_id})
-        row = _fetch_one(using, sql, params)
+        _fetch_one(using, lock + " FOR NO KEY UPDATE", {"project": project_id}, "queue_lock")
+        row = _fetch_one(using, sql, params, "hand_out")
     return None if row is None else row[0]
 
 
@@ -400,7 +520,7 @@ def progress_row(
     sql = _progress_sql(
         using, since_anchor=anchor is not None, before=before is not None, with_total=with_total
     )
-    row = _fetch_one(using, sql, params)
+    row = _fetch_one(using, sql, params, "progress")
     times = (1, 2, 4)
     return tuple(_as_datetime(v) if i in times else v for i, v in enumerate(row))
 
@@ -414,8 +534,16 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 @cache
-def _label_state_sql(using: str, *, with_token: bool, lock: bool) -> str:
-    from claims.models import Annotation, AnnotationRevision, Claim, Reservation, Skip
+def _label_state_sql(using: str, *, with_token: bool, lock: bool, wordings: int) -> str:
+    from claims.models import (
+        Annotation,
+        AnnotationRevision,
+        Claim,
+        Reservation,
+        Skip,
+        Source,
+        SourceAlias,
+    )
 
     q = connections[using].ops.quote_name
     claim, annotation = q(Claim._meta.db_table), q(Annotation._meta.db_table)
@@ -428,7 +556,7 @@ def _label_state_sql(using: str, *, with_token: bool, lock: bool) -> str:
         else "NULL"
     )
     columns = [
-        "c.annotation_count",
+        _columns(Claim, "c", using),
         # Under the lock: a twin request (double click) that held it may have
         # committed this very token while we waited.
         replayed,
@@ -440,36 +568,78 @@ def _label_state_sql(using: str, *, with_token: bool, lock: bool) -> str:
         f"EXISTS (SELECT 1 FROM {reservation} r WHERE r.user_id = %(user)s "
         f"AND (r.claim_id = c.id OR r.expires_at <= %(now)s))",
     ]
-    sql = f"SELECT {', '.join(columns)} FROM {claim} c WHERE c.id = %(claim)s"
+    sql = f"SELECT {', '.join(columns)}"
+    if wordings:
+        # The project's sources the posted names are aliases of, one row each
+        # (as source_named finds them); no row of them leaves one row of NULLs.
+        names = ", ".join(f"%(wording{n})s" for n in range(wordings))
+        sql += f""", named.wording, {_columns(Source, "named", using)}
+            FROM {claim} c LEFT JOIN (
+                SELECT sa.normalized AS wording, sa.alias AS alias, {_columns(Source, "s", using)}
+                FROM {q(SourceAlias._meta.db_table)} sa
+                  JOIN {q(Source._meta.db_table)} s ON s.id = sa.source_id
+                WHERE s.project_id = %(project)s AND sa.normalized IN ({names})
+            ) named ON 1 = 1"""
+    else:
+        sql += f" FROM {claim} c"
+    sql += " WHERE c.id = %(claim)s AND c.project_id = %(project)s"
+    if wordings:
+        sql += " ORDER BY named.id, named.alias"
     return sql + " FOR NO KEY UPDATE OF c" if lock else sql
 
 
 def label_state(
-    claim_id: int, user_id: int, form_token: Any, now: datetime, using: str
-) -> dict[str, Any]:
+    claim_id: int,
+    project_id: int,
+    user_id: int,
+    form_token: Any,
+    now: datetime,
+    wordings: Sequence[str],
+    using: str,
+) -> tuple[Claim, dict[str, Any], dict[str, Source]] | None:
     """What saving a label decides on, read in one statement under the claim's lock.
 
-    (label count, the annotation a revision with this form token belongs to,
-    my annotation, whether I hold a live reservation, how many others do,
-    whether I skipped the claim, whether I have reservations to drop.)
+    The project's claim (None when it has none of this id); the state (label
+    count, the annotation a revision with this form token belongs to, my
+    annotation, whether I hold a live reservation, how many others do,
+    whether I skipped the claim, whether I have reservations to drop); and
+    the project's sources the normalised ``wordings`` name, by wording.
     """
+    from claims.models import Claim, Source
+
     connection = connections[using]
+    wordings = list(dict.fromkeys(wordings))
     params = {
         "claim": claim_id,
+        "project": project_id,
         "user": user_id,
         "now": connection.ops.adapt_datetimefield_value(now),
     }
+    params |= {f"wording{n}": wording for n, wording in enumerate(wordings)}
     if form_token is not None:
         from claims.models import AnnotationRevision
 
         token_field = AnnotationRevision._meta.get_field("form_token")
         params["token"] = token_field.get_db_prep_value(form_token, connection)
     sql = _label_state_sql(
-        using, with_token=form_token is not None, lock=connection.features.has_select_for_update
+        using,
+        with_token=form_token is not None,
+        lock=connection.features.has_select_for_update,
+        wordings=len(wordings),
     )
-    row = _fetch_one(using, sql, params)
+    rows = _fetch(using, sql, params, "label_state")
+    if not rows:
+        return None
+    width = len(Claim._meta.concrete_fields)
+    claim = _instance(Claim, rows[0][:width], using)
     names = (
-        "annotation_count", "replayed", "mine", "reserved_by_me", "reserved_by_others",
-        "skipped", "reservations_to_drop",
+        "replayed", "mine", "reserved_by_me", "reserved_by_others", "skipped",
+        "reservations_to_drop",
     )  # fmt: skip
-    return dict(zip(names, row, strict=True))
+    state = dict(zip(names, rows[0][width : width + len(names)], strict=True))
+    named: dict[str, Source] = {}
+    for row in rows if wordings else ():
+        wording, source = row[width + len(names)], row[width + len(names) + 1 :]
+        if wording is not None and wording not in named:
+            named[wording] = _instance(Source, source, using)
+    return claim, state, named

@@ -8,9 +8,10 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.test import Client, override_settings
+
+from claims.models import UserSession
 
 from .conftest import PASSWORD
 
@@ -113,7 +114,7 @@ def test_session_lifetime_follows_the_setting(annotator):
     log_in(client, "annotator", PASSWORD)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     assert cookie["max-age"] == 600
-    session = Session.objects.get(session_key=cookie.value)
+    session = UserSession.objects.get(session_key=cookie.value)
     remaining = session.expire_date - session.expire_date.now(tz=session.expire_date.tzinfo)
     assert timedelta(seconds=500) < remaining <= timedelta(seconds=600)
 
@@ -123,7 +124,7 @@ def test_logout_by_get_is_refused_and_keeps_the_session(annotator):
     log_in(client, "annotator", PASSWORD)
     assert client.get("/accounts/logout/").status_code == 405
     assert client.get("/").status_code == 200
-    assert Session.objects.count() == 1
+    assert UserSession.objects.count() == 1
 
 
 def test_logout_by_post_ends_the_session(annotator):
@@ -132,7 +133,7 @@ def test_logout_by_post_ends_the_session(annotator):
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
     assert response["Location"] == LOGIN
-    assert not Session.objects.exists()
+    assert not UserSession.objects.exists()
     assert client.get("/").status_code == 302
 
 
@@ -178,4 +179,4 @@ def test_login_starts_a_new_session(annotator):
     log_in(client, "annotator", PASSWORD)
     after = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert after != before
-    assert not Session.objects.filter(session_key=before).exists()
+    assert not UserSession.objects.filter(session_key=before).exists()

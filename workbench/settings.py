@@ -162,7 +162,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, taking the user read with the session (claims/sessions.py).
+    "claims.sessions.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -241,6 +242,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12, minimum=60)
+# Database sessions whose row names the user: each request reads the session
+# and its user in one query (claims/sessions.py).
+SESSION_ENGINE = "claims.sessions"
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for
 # one username from one address, that pair is refused for AXES_COOLOFF_MINUTES.

@@ -49,6 +49,7 @@ from claims.models.projects import (
     ProjectQuerySet,
     Role,
 )
+from claims.models.sessions import UserSession
 from claims.models.sources import (
     Source,
     SourceAlias,
@@ -91,6 +92,7 @@ __all__ = [
     "SourceKind",
     "SourceQuerySet",
     "StaleLabel",
+    "UserSession",
     "content_hash",
     "normalise_alias",
     "suggestion_to_json",

@@ -33,6 +33,7 @@ from claims.models.labels import (
 from claims.models.projects import (
     Project,
 )
+from claims.models.sources import normalise_alias
 
 
 class ClaimFull(Exception):
@@ -52,6 +53,130 @@ class ClaimEditError(ValueError):
 
 
 class ClaimQuerySet(models.QuerySet["Claim"]):
+    def record_label(
+        self,
+        project: Project,
+        claim_id: int,
+        *,
+        annotator: AbstractBaseUser,
+        values: LabelValues,
+        form_token: uuid.UUID | None = None,
+        base_revision: int | None = None,
+    ) -> Annotation:
+        """Save the annotator's label on the project's claim ``claim_id``, keeping
+        every earlier version.
+
+        A form token seen before (double click, retried request) returns the
+        annotation it created or changed without saving again. ``base_revision``
+        is the revision the form was rendered from: if the annotation moved on
+        since, nothing is saved and ``StaleLabel`` carries the current version.
+        A new label on a claim that has its K labels, from an annotator who
+        holds no reservation on it, raises ``ClaimFull``; a claim id the
+        project does not have raises ``Claim.DoesNotExist``.
+        """
+        arguments = (project, claim_id, annotator, values, form_token, base_revision)
+        try:
+            with transaction.atomic(using=self.db):
+                return self._record_label(*arguments)
+        except (IntegrityError, ClaimFull) as lost_race:
+            # A concurrent request got there first while this one waited for
+            # the claim's lock, and the locked query could not see what it
+            # saved: PostgreSQL evaluates its subqueries in the snapshot taken
+            # before the wait. The same form sent twice: report what the first
+            # saved. This annotator's other tab saving a first label too (the
+            # claim then looks full, or the insert collides), or another
+            # annotator creating the same new source: decide once more, now
+            # seeing it (usually StaleLabel: both versions are shown).
+            replay = AnnotationRevision.objects.using(self.db).filter(form_token=form_token)
+            if form_token is not None and (first := replay.first()) is not None:
+                return first.annotation
+            mine = Annotation.objects.using(self.db).filter(claim_id=claim_id, annotator=annotator)
+            if isinstance(lost_race, ClaimFull) and not mine.exists():
+                raise
+            with transaction.atomic(using=self.db):
+                return self._record_label(*arguments)
+
+    def _record_label(
+        self,
+        project: Project,
+        claim_id: int,
+        annotator: AbstractBaseUser,
+        values: LabelValues,
+        form_token: uuid.UUID | None,
+        base_revision: int | None,
+    ) -> Annotation:
+        # Lock the claim row: the count of labels must not move until we have
+        # added ours. NO KEY UPDATE lets the queue insert reservations that
+        # reference this claim meanwhile (see ClaimQuerySet.next_for).
+        # Everything the decision needs comes with the lock, in one query (it
+        # was seven; README, Benchmarks): the claim, the state of its labels
+        # and reservations, and the sources the posted names are aliases of,
+        # written as SQL in claims/hotpath.py.
+        from claims.hotpath import count_label, insert, label_state
+
+        using = self.db
+        read = label_state(
+            claim_id,
+            project.pk,
+            annotator.pk,
+            form_token,
+            timezone.now(),
+            [normalise_alias(choice.name) for choice in values.sources],
+            using=using,
+        )
+        if read is None:
+            raise Claim.DoesNotExist("The project has no such claim.")
+        claim, state, named_sources = read
+        claim.project = project
+        if state["replayed"] is not None:
+            return Annotation.objects.using(using).get(pk=state["replayed"])
+        count = claim.annotation_count
+        annotation = (
+            None
+            if state["mine"] is None
+            else Annotation.objects.using(using).select_for_update().get(pk=state["mine"])
+        )
+        if annotation is None:
+            reserved_by_me = state["reserved_by_me"]
+            others = state["reserved_by_others"]
+            k = project.annotations_per_claim
+            if count >= k or (not reserved_by_me and count + others >= k):
+                raise ClaimFull("This claim already has all the labels it needs.")
+            annotation = Annotation(project=project, claim=claim, annotator=annotator, revision=1)
+            values.apply_to(annotation)
+            insert([annotation], using=using)
+            # The reservation is used up; expired ones of this user only take room.
+            count_label(
+                claim.pk,
+                annotator.pk,
+                timezone.now() if state["reservations_to_drop"] else None,
+                using=using,
+            )
+            claim.annotation_count = count + 1
+            reason = AnnotationRevision.Reason.CREATED
+        else:
+            if base_revision is not None and base_revision != annotation.revision:
+                raise StaleLabel(annotation)
+            annotation.project = project
+            values.apply_to(annotation)
+            annotation.revision += 1
+            annotation.save()
+            annotation.source_links.all().delete()
+            reason = AnnotationRevision.Reason.EDITED
+        sources = annotation.link_sources(values.sources, claim.text, named_sources)
+        revision = AnnotationRevision(
+            annotation=annotation,
+            number=annotation.revision,
+            editor=annotator,
+            reason=reason,
+            data=annotation.snapshot([source.name for source in sources]),
+            form_token=form_token,
+        )
+        insert([revision], using=using)
+        if state["skipped"]:
+            Skip.objects.using(using).filter(claim=claim, user=annotator).delete()
+        return annotation
+
     def insert_suggested(
         self,
         suggested: Iterable[tuple[Article, list[attribution.ClaimSuggestion]]],
@@ -393,101 +518,15 @@ class Claim(models.Model):
         form_token: uuid.UUID | None = None,
         base_revision: int | None = None,
     ) -> Annotation:
-        """Save the annotator's label on this claim, keeping every earlier version.
-
-        A form token seen before (double click, retried request) returns the
-        annotation it created or changed without saving again. ``base_revision``
-        is the revision the form was rendered from: if the annotation moved on
-        since, nothing is saved and ``StaleLabel`` carries the current version.
-        A new label on a claim that has its K labels, from an annotator who
-        holds no reservation on it, raises ``ClaimFull``.
-        """
-        try:
-            with transaction.atomic():
-                return self._record_label(annotator, values, form_token, base_revision)
-        except (IntegrityError, ClaimFull) as lost_race:
-            # A concurrent request got there first while this one waited for
-            # the claim's lock, and the locked query could not see what it
-            # saved: PostgreSQL evaluates its subqueries in the snapshot taken
-            # before the wait. The same form sent twice: report what the first
-            # saved. This annotator's other tab saving a first label too (the
-            # claim then looks full, or the insert collides), or another
-            # annotator creating the same new source: decide once more, now
-            # seeing it (usually StaleLabel: both versions are shown).
-            replay = AnnotationRevision.objects.filter(form_token=form_token).first()
-            if form_token is not None and replay is not None:
-                return replay.annotation
-            mine = Annotation.objects.filter(claim=self, annotator=annotator).exists()
-            if isinstance(lost_race, ClaimFull) and not mine:
-                raise
-            with transaction.atomic():
-                return self._record_label(annotator, values, form_token, base_revision)
-
-    def _record_label(
-        self,
-        annotator: AbstractBaseUser,
-        values: LabelValues,
-        form_token: uuid.UUID | None,
-        base_revision: int | None,
-    ) -> Annotation:
-        # Lock the claim row: the count of labels must not move until we have
-        # added ours. NO KEY UPDATE lets the queue insert reservations that
-        # reference this claim meanwhile (see ClaimQuerySet.next_for).
-        # Everything the decision needs comes with the lock, in one query
-        # (it was five; README, Benchmarks), written as SQL in claims/hotpath.py.
-        from claims.hotpath import count_label, insert, label_state
-
-        state = label_state(self.pk, annotator.pk, form_token, timezone.now(), using=self._state.db)
-        if state["replayed"] is not None:
-            return Annotation.objects.get(pk=state["replayed"])
-        count = state["annotation_count"]
-        annotation = (
-            None
-            if state["mine"] is None
-            else Annotation.objects.select_for_update().get(pk=state["mine"])
-        )
-        if annotation is None:
-            reserved_by_me = state["reserved_by_me"]
-            others = state["reserved_by_others"]
-            k = self.project.annotations_per_claim
-            if count >= k or (not reserved_by_me and count + others >= k):
-                raise ClaimFull("This claim already has all the labels it needs.")
-            annotation = Annotation(
-                project=self.project, claim=self, annotator=annotator, revision=1
-            )
-            values.apply_to(annotation)
-            insert([annotation], using=self._state.db)
-            # The reservation is used up; expired ones of this user only take room.
-            count_label(
-                self.pk,
-                annotator.pk,
-                timezone.now() if state["reservations_to_drop"] else None,
-                using=self._state.db,
-            )
-            self.annotation_count = count + 1
-            reason = AnnotationRevision.Reason.CREATED
-        else:
-            if base_revision is not None and base_revision != annotation.revision:
-                raise StaleLabel(annotation)
-            annotation.project = self.project
-            values.apply_to(annotation)
-            annotation.revision += 1
-            annotation.save()
-            annotation.source_links.all().delete()
-            reason = AnnotationRevision.Reason.EDITED
-        sources = annotation.link_sources(values.sources, self.text)
-        revision = AnnotationRevision(
-            annotation=annotation,
-            number=annotation.revision,
-            editor=annotator,
-            reason=reason,
-            data=annotation.snapshot([source.name for source in sources]),
+        """Save the annotator's label on this claim (``ClaimQuerySet.record_label``)."""
+        return Claim.objects.db_manager(self._state.db).record_label(
+            self.project,
+            self.pk,
+            annotator=annotator,
+            values=values,
             form_token=form_token,
+            base_revision=base_revision,
         )
-        insert([revision], using=self._state.db)
-        if state["skipped"]:
-            Skip.objects.filter(claim=self, user=annotator).delete()
-        return annotation
 
     def skip(self, user: AbstractBaseUser) -> None:
         Skip.objects.get_or_create(claim=self, user=user)

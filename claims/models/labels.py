@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator, Mapping, Sequence
 
     from django.contrib.auth.models import AbstractBaseUser
 
@@ -168,14 +168,23 @@ class Annotation(models.Model):
     def source_names(self) -> list[str]:
         return [link.source.name for link in self.source_links.all()]
 
-    def link_sources(self, choices: Sequence[SourceChoice], claim_text: str) -> list[Source]:
+    def link_sources(
+        self,
+        choices: Sequence[SourceChoice],
+        claim_text: str,
+        named: Mapping[str, Source] | None = None,
+    ) -> list[Source]:
         """Attach the chosen sources, creating new ones, and learn the claim's wording of each.
 
+        ``named``: the project's sources already looked up, by normalised
+        alias (``Claim.objects.record_label`` reads them with the claim).
         A wording that occurs in the claim's text and is not yet an alias of the
         source becomes one, so the next article's suggestions find it.
         """
+        named = named or {}
         sources = [
-            Source.objects.resolve(
+            named.get(normalise_alias(choice.name))
+            or Source.objects.resolve(
                 self.project, choice.name, choice.kind, created_by=self.annotator
             )
             for choice in choices

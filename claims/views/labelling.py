@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.cache import cache
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -27,7 +27,7 @@ from claims.models import (
     SourceKind,
     StaleLabel,
 )
-from claims.views.access import get_claim_for_user, get_project_for_user
+from claims.views.access import get_claim_for_user, get_project_for_user, posted_id
 
 
 @require_http_methods(["GET", "POST"])
@@ -35,26 +35,35 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
     """The annotator's next claim (GET), and where its form posts (POST)."""
     project, role = get_project_for_user(request, slug)
     if request.method == "POST":
-        claim = get_claim_for_user(project, request.POST.get("claim"))
         if request.POST.get("action") == "skip":
-            claim.skip(request.user)
+            get_claim_for_user(project, request.POST.get("claim")).skip(request.user)
             return _after_save(request, project)
         form = LabelForm(project, request.POST)
         if form.is_valid():
+            # The claim is read with the save's other reads (Claim.objects.record_label).
+            claim_id = posted_id(request.POST.get("claim"))
+            if claim_id is None:
+                raise Http404("No such claim.")
             try:
-                claim.record_label(
+                Claim.objects.record_label(
+                    project,
+                    claim_id,
                     annotator=request.user,
                     values=form.label_values(),
                     form_token=form.cleaned_data.get("token"),
                     base_revision=form.cleaned_data.get("revision"),
                 )
+            except Claim.DoesNotExist:
+                raise Http404("No such claim.") from None
             except ClaimFull:
                 messages.info(
                     request, "That claim got all its labels meanwhile; here is the next one."
                 )
             except StaleLabel as stale:
+                claim = get_claim_for_user(project, claim_id)
                 return _render_label(request, project, claim, form, conflict=stale.annotation)
             return _after_save(request, project)
+        claim = get_claim_for_user(project, request.POST.get("claim"))
         return _render_label(request, project, claim, form, status=200 if request.htmx else 400)
     if "claim" in request.GET:
         claim = get_claim_for_user(project, request.GET["claim"])

@@ -1,0 +1,65 @@
+"""The labelling loop's hand-written statements: prepared on PostgreSQL, as written on SQLite."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from claims.hotpath import _numbered
+
+from .test_labeling import label_url, post_label
+
+
+def test_placeholders_are_numbered_for_postgresql():
+    named = "SELECT %(a)s, %(b)s WHERE x = %(a)s"
+    assert _numbered(named, True) == ("SELECT $1, $2 WHERE x = $1", ("a", "b"))
+    assert _numbered("VALUES (%s, %s, %s)", False) == ("VALUES ($1, $2, $3)", ())
+
+
+def _label_page_sql(client, project) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(label_url(project)).status_code == 200
+    return [q["sql"] for q in queries]
+
+
+def test_the_queue_statement_runs_prepared_on_postgresql(annotator_client, project, article):
+    sent = _label_page_sql(annotator_client, project)
+    hand_outs = [sql for sql in sent if "wb_hand_out_" in sql or '"claims_reservation" (' in sql]
+    assert len(hand_outs) == 1
+    if connection.vendor == "postgresql":
+        assert hand_outs[0].startswith("EXECUTE wb_hand_out_")
+    else:
+        assert "INSERT INTO" in hand_outs[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_prepared_statements_are_prepared_again_on_a_new_connection(
+    annotator_client, project, article
+):
+    first = article.claims.order_by("index").first()
+    assert post_label(annotator_client, project, first).status_code == 302
+    before = _label_page_sql(annotator_client, project)
+    # A connection closed between requests (CONN_MAX_AGE, a restarted
+    # database) takes its prepared statements with it.
+    connection.close()
+    after = _label_page_sql(annotator_client, project)
+    assert len(after) == len(before)
+    second = article.claims.order_by("index")[1]
+    assert post_label(annotator_client, project, second).status_code == 302
+
+
+def test_a_statement_with_a_null_value_is_sent_as_written(annotator, project, article):
+    # A revision saved without a form token has a NULL in its insert, which
+    # has no type to prepare it with.
+    from claims.models import Annotation, Claim, LabelValues
+
+    claim = Claim.objects.next_for(annotator, project)
+    with CaptureQueriesContext(connection) as queries:
+        claim.record_label(
+            annotator=annotator,
+            values=LabelValues(confidence="asserted", claim_kind="claim", certainty="high"),
+        )
+    inserts = [q["sql"] for q in queries if '"claims_annotationrevision"' in q["sql"]]
+    assert len(inserts) == 1 and inserts[0].startswith("INSERT INTO")
+    assert Annotation.objects.get(claim=claim).revisions.get().form_token is None

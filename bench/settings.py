@@ -19,7 +19,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from workbench.settings import *  # noqa: F403
-from workbench.settings import BASE_DIR, env_int, without_jit
+from workbench.settings import BASE_DIR, env_int, postgres_options
 
 BENCH_DATA = Path(__file__).resolve().parent / ".data"
 BENCH_DATA.mkdir(exist_ok=True)
@@ -37,7 +37,9 @@ SESSION_COOKIE_AGE = 60 * 60 * 24
 
 _url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{BENCH_DATA / 'wb_bench.sqlite3'}"
 DATABASES = {
-    "default": without_jit(dj_database_url.parse(_url, conn_max_age=env_int("CONN_MAX_AGE", 60)))
+    "default": postgres_options(
+        dj_database_url.parse(_url, conn_max_age=env_int("CONN_MAX_AGE", 60))
+    )
 }
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":

@@ -60,6 +60,17 @@ def test_type_ahead_finds_an_article_by_its_number(manager_client, project, arti
     assert "Museum opens" not in body
 
 
+def test_type_ahead_with_text_longer_than_any_title_offers_nothing(
+    manager_client, project, article, annotator_client
+):
+    # SQLite refuses a LIKE pattern over 50,000 bytes: a 500, before.
+    long = "x" * 60_000
+    response = manager_client.get(options_url(project), {"q": long})
+    assert response.status_code == 200 and response.content == b""
+    sources = annotator_client.get(f"/p/{project.slug}/sources/", {"q": long})
+    assert sources.status_code == 200 and b"<option" not in sources.content
+
+
 def test_type_ahead_is_for_managers_only(
     annotator_client, reviewer_client, outsider_client, project, article
 ):

@@ -63,3 +63,17 @@ def test_a_statement_with_a_null_value_is_sent_as_written(annotator, project, ar
     inserts = [q["sql"] for q in queries if '"claims_annotationrevision"' in q["sql"]]
     assert len(inserts) == 1 and inserts[0].startswith("INSERT INTO")
     assert Annotation.objects.get(claim=claim).revisions.get().form_token is None
+
+
+def test_behind_a_transaction_pooler_nothing_is_prepared(annotator_client, project, article):
+    # DISABLE_SERVER_SIDE_CURSORS is Django's setting for a pooler in
+    # transaction mode, where a prepared statement may be gone by the next one.
+    settings = connection.settings_dict
+    saved = settings.get("DISABLE_SERVER_SIDE_CURSORS", False)
+    settings["DISABLE_SERVER_SIDE_CURSORS"] = True
+    try:
+        sent = _label_page_sql(annotator_client, project)
+    finally:
+        settings["DISABLE_SERVER_SIDE_CURSORS"] = saved
+    assert not [sql for sql in sent if sql.startswith("EXECUTE")]
+    assert [sql for sql in sent if '"claims_reservation" (' in sql]

@@ -89,6 +89,26 @@ def test_after_finishing_an_article_the_next_one_follows_in_order(project, artic
     assert Claim.objects.next_for(annotator, project) == claims_of(other)[0]
 
 
+def test_after_an_article_the_queue_goes_on_forward_then_from_the_start(
+    project, article, annotator
+):
+    middle = second_article(project)
+    Article = project.articles.model
+    Article.objects.import_records(
+        project, [ArticleRecord(title="Third", body="The ministry denied it. Talks resume soon.")]
+    )
+    last = project.articles.get(title="Third")
+    # They worked through the middle article (through links); the first one,
+    # earlier in order, still has open claims.
+    for claim in claims_of(middle):
+        claim.record_label(annotator=annotator, values=LABEL)
+    assert Claim.objects.next_for(annotator, project) == claims_of(last)[0]
+    for claim in claims_of(last):
+        claim.record_label(annotator=annotator, values=LABEL)
+    # Past the last article: from the first again.
+    assert Claim.objects.next_for(annotator, project) == claims_of(article)[0]
+
+
 def test_a_claim_with_k_labels_is_not_handed_out(project, article, annotator, annotator2):
     project.annotations_per_claim = 1
     project.save()

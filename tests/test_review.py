@@ -399,14 +399,18 @@ def test_queue_compares_labels_claim_by_claim(project, article, annotator, annot
 
 
 def test_postgresql_connections_never_compile_queries_to_machine_code(db):
-    from workbench.settings import without_jit
+    from workbench.settings import postgres_options
 
-    database = without_jit({"ENGINE": "django.db.backends.postgresql", "OPTIONS": {}})
-    assert database["OPTIONS"]["options"] == "-c jit=off"
+    database = postgres_options({"ENGINE": "django.db.backends.postgresql", "OPTIONS": {}})
+    assert database["OPTIONS"]["options"] == "-c jit=off -c plan_cache_mode=force_generic_plan"
     mine = {"ENGINE": "django.db.backends.postgresql", "OPTIONS": {"options": "-c jit=on"}}
-    assert without_jit(mine)["OPTIONS"]["options"] == "-c jit=on"
-    assert "OPTIONS" not in without_jit({"ENGINE": "django.db.backends.sqlite3"})
+    assert postgres_options(mine)["OPTIONS"]["options"] == (
+        "-c jit=on -c plan_cache_mode=force_generic_plan"
+    )
+    assert "OPTIONS" not in postgres_options({"ENGINE": "django.db.backends.sqlite3"})
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW jit")
             assert cursor.fetchone()[0] == "off"
+            cursor.execute("SHOW plan_cache_mode")
+            assert cursor.fetchone()[0] == "force_generic_plan"

@@ -41,6 +41,7 @@ OUR_VARIABLES = {
     "AXES_FAILURE_LIMIT",
     "AXES_COOLOFF_MINUTES",
     "STATIC_MANIFEST",
+    "DISABLE_SERVER_SIDE_CURSORS",
 }
 
 SHOW_SETTINGS = """
@@ -111,6 +112,14 @@ def test_production_turns_on_https_protections():
 def test_empty_database_url_means_sqlite():
     engine = settings_under({"DATABASE_URL": ""}, "DATABASES")["DATABASES"]["default"]["ENGINE"]
     assert engine == "django.db.backends.sqlite3"
+
+
+def test_a_transaction_pooler_is_declared_by_disable_server_side_cursors():
+    url = {"DATABASE_URL": "postgres://workbench@127.0.0.1:6432/workbench"}
+    plain = settings_under(url, "DATABASES")["DATABASES"]["default"]
+    pooled = settings_under(url | {"DISABLE_SERVER_SIDE_CURSORS": "1"}, "DATABASES")
+    assert plain["DISABLE_SERVER_SIDE_CURSORS"] is False
+    assert pooled["DATABASES"]["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True
 
 
 def test_debug_is_off_unless_asked_for():

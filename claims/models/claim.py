@@ -325,7 +325,8 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         Rules: a claim the user holds an unexpired reservation on comes first;
         then claims the user has neither labelled nor skipped and whose
         labels plus others' live reservations stay under the project's K,
-        in the article the user last worked in, then article and claim order.
+        in the article the user last worked in, then in the articles after it
+        in article and claim order, then from the first article again.
         The reservation keeps two annotators asking at once from both taking
         the last slot; it expires by itself.
         """

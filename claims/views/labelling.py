@@ -218,20 +218,23 @@ def _progress(project: Project, user: object, annotation: Annotation | None) -> 
     )
 
 
-def _article_parts(current: Claim) -> list[dict[str, object]]:
-    """The article body as claims and the text between them, to highlight one in context."""
+def _article_parts(current: Claim) -> dict[str, list[dict[str, object]]]:
+    """The article body around the current claim, to show it in context: the claims
+    and the text between them, before it and after it."""
     body = current.article.body
-    parts: list[dict[str, object]] = []
+    parts: dict[str, list[dict[str, object]]] = {"before": [], "after": []}
+    side = parts["before"]
     position = 0
     for claim_id, start, end in article_spans(current.article_id):
         if start > position:
-            parts.append({"text": body[position:start]})
-        parts.append(
-            {"text": body[start:end], "claim_id": claim_id, "current": claim_id == current.pk}
-        )
+            side.append({"text": body[position:start]})
+        if claim_id == current.pk:
+            side = parts["after"]
+        else:
+            side.append({"text": body[start:end], "claim": True})
         position = max(position, end)
     if position < len(body):
-        parts.append({"text": body[position:]})
+        side.append({"text": body[position:]})
     return parts
 
 
@@ -279,7 +282,10 @@ def source_options(request: HttpRequest, slug: str) -> HttpResponse:
     # NUL cannot be in a source name, and PostgreSQL refuses it in a query.
     typed = " ".join(typed.replace("\x00", "").split())
     aliases = SourceAlias.objects.filter(source__project=project)
-    if typed:
+    if len(typed) > SourceAlias._meta.get_field("alias").max_length:
+        # No name or alias holds it (and SQLite refuses a LIKE pattern that long).
+        aliases = aliases.none()
+    elif typed:
         aliases = aliases.filter(Q(alias__icontains=typed) | Q(source__name__icontains=typed))
     options = aliases.select_related("source").order_by("alias")[:20]
     return render(

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from claims.forms import AssignmentForm, article_number
-from claims.models import Assignment, Role
+from claims.models import Article, Assignment, Role
 from claims.views.access import get_project_for_user, posted_id
 
 ASSIGNMENTS_PAGE_SIZE = 100
@@ -65,7 +65,10 @@ def article_options(request: HttpRequest, slug: str) -> HttpResponse:
     # NUL cannot be in a title, and PostgreSQL refuses it in a query.
     typed = " ".join(typed.replace("\x00", "").split())
     articles = project.articles.only("title", "project").order_by("pk")
-    if typed:
+    if len(typed) > Article._meta.get_field("title").max_length:
+        # No title holds it (and SQLite refuses a LIKE pattern that long).
+        articles = articles.none()
+    elif typed:
         matching = Q(title__icontains=typed)
         if (number := article_number(typed)) is not None:
             matching |= Q(pk=number)

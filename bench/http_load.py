@@ -9,7 +9,10 @@ loopback port, then for each number of ``--clients``:
 - the floor: every client GETs /bench/ping/, a view that does nothing (it is
   served only by the benchmark's URLconf, never by the product);
 - the loop: every client is a different annotator of ``bench-<claims>`` and
-  GETs /p/<slug>/label/, POSTs a label (a redirect), and again.
+  GETs /p/<slug>/label/, POSTs a label (a redirect), and again;
+- the page as annotators use it: each client POSTs a label with htmx's
+  header, which saves it and answers with the next claim's form, and posts
+  that one the same way.
 
 Each client is a thread opening a new connection per request (http.client),
 and stops after ``--seconds`` or ``--max-requests``. Prints throughput and
@@ -190,6 +193,28 @@ def ping_client(port: int, until: float, max_requests: int, record: Recorder) ->
         record.add("ping", seconds)
 
 
+def label_form(content: bytes, number: int) -> dict[str, str] | None:
+    """What an annotator sends for the claim on a label page: a confidence, one source."""
+    claim = CLAIM_FIELD.search(content)
+    if claim is None:
+        return None
+    revision = REVISION_FIELD.search(content)
+    return {
+        "claim": claim.group(1).decode(),
+        "revision": revision.group(1).decode() if revision else "0",
+        "token": str(uuid.uuid4()),
+        "confidence": ("asserted", "claimed", "estimated")[number % 3],
+        "claim_kind": "claim",
+        "certainty": "high",
+        "attribution_cue": "said",
+        "note": "",
+        "source": "KCNA",
+        "source_kind": "",
+        "source_wording": "KCNA",
+        "action": "save",
+    }
+
+
 def label_client(
     port: int,
     slug: str,
@@ -204,25 +229,10 @@ def label_client(
         if time.monotonic() >= until:
             return
         status, content, got = request(port, "GET", path, cookies=cookies)
-        claim = CLAIM_FIELD.search(content)
-        if status != 200 or claim is None:
+        form = label_form(content, number)
+        if status != 200 or form is None:
             record.error(f"GET label answered {status} without a claim")
             return
-        revision = REVISION_FIELD.search(content)
-        form = {
-            "claim": claim.group(1).decode(),
-            "revision": revision.group(1).decode() if revision else "0",
-            "token": str(uuid.uuid4()),
-            "confidence": ("asserted", "claimed", "estimated")[number % 3],
-            "claim_kind": "claim",
-            "certainty": "high",
-            "attribution_cue": "said",
-            "note": "",
-            "source": "KCNA",
-            "source_kind": "",
-            "source_wording": "KCNA",
-            "action": "save",
-        }
         status, content, posted = request(
             port,
             "POST",
@@ -237,6 +247,37 @@ def label_client(
         record.add("get", got)
         record.add("post", posted)
         record.add("round", got + posted)
+
+
+def htmx_client(
+    port: int,
+    slug: str,
+    cookie: tuple[str, str],
+    until: float,
+    max_requests: int,
+    record: Recorder,
+) -> None:
+    """The labelling page as annotators use it: one htmx POST saves the label and
+    answers with the next claim's form, which the next POST sends."""
+    path = f"/p/{slug}/label/"
+    cookies, csrf = cookie
+    status, content, _ = request(port, "GET", path, cookies=cookies)
+    for number in range(max_requests):
+        if time.monotonic() >= until:
+            return
+        form = label_form(content, number)
+        if status != 200 or form is None:
+            record.error(f"label page answered {status} without a claim")
+            return
+        status, content, seconds = request(
+            port,
+            "POST",
+            path,
+            cookies=cookies,
+            body=urllib.parse.urlencode(form).encode(),
+            headers={"X-CSRFToken": csrf, "HX-Request": "true"},
+        )
+        record.add("htmx", seconds)
 
 
 def run_phase(target: Any, clients: int, seconds: float, args_for: Any) -> tuple[Recorder, float]:
@@ -286,8 +327,15 @@ def run(
                 seconds,
                 lambda n: (server.port, project.slug, cookies[annotators[n]]),
             )
-            errors = floor.errors + loop.errors
+            htmx, htmx_elapsed = run_phase(
+                htmx_client,
+                count,
+                seconds,
+                lambda n: (server.port, project.slug, cookies[annotators[n]]),
+            )
+            errors = floor.errors + loop.errors + htmx.errors
             ping = describe(floor.times.get("ping", []))
+            saves = describe(htmx.times.get("htmx", []))
             round_trip = describe(loop.times.get("round", []))
             results.append(
                 {
@@ -297,6 +345,7 @@ def run(
                     "get": describe(loop.times.get("get", [])),
                     "post": describe(loop.times.get("post", [])),
                     "round": round_trip | {"per_second": round_trip["n"] / loop_elapsed},
+                    "htmx": saves | {"per_second": saves["n"] / htmx_elapsed},
                     "ratio_p50": round_trip["p50"] / ping["p50"] if ping["n"] else float("nan"),
                     "errors": errors[:5],
                     "error_count": len(errors),
@@ -317,6 +366,7 @@ def print_results(title: str, results: list[dict[str, Any]]) -> None:
             ("get", "GET next claim"),
             ("post", "POST label"),
             ("round", "round trip GET+POST"),
+            ("htmx", "htmx save + next claim"),
         ):
             figures = row[key]
             rate = f"{figures['per_second']:.0f}" if "per_second" in figures else ""

@@ -248,6 +248,13 @@ def summary(
                     f"  {row['round']['per_second']:.0f} rounds/s"
                     + (f", {row['error_count']} errors" if row["error_count"] else "")
                 )
+                if "htmx" in row:
+                    saves = row["htmx"]
+                    print(
+                        f"  {db:<9} {size:>8,} {where + ', htmx':<22} {'save + next claim':>18} "
+                        f"{saves['p50']:>10.1f} {saves['p95']:>10.1f}"
+                        f"  {saves['per_second']:.0f} saves/s"
+                    )
         print(
             f"\nPages (median ms / queries). Target: <= {TARGETS['page_ms']} ms at the largest size"
         )

@@ -68,8 +68,16 @@ class LabelForm(forms.Form):
         with every claim drew them in 1.5 ms of its 3.6 ms of template time.
         """
         current = str(self[name].value() or "")
+        # "key", the number key that picks it, as text: a number in a template
+        # goes through localisation.
         return [
-            {"value": value, "name": label, "id": f"id_{name}_{i}", "checked": value == current}
+            {
+                "value": value,
+                "name": label,
+                "id": f"id_{name}_{i}",
+                "key": str(i + 1),
+                "checked": value == current,
+            }
             for i, (value, label) in enumerate(self.fields[name].choices)
         ]
 

@@ -142,8 +142,9 @@ def _source_rows(form: LabelForm | None, claim: Claim) -> list[dict[str, str]]:
             for source in claim.suggested_sources()
         ]
     rows += [{"name": "", "kind": "", "wording": ""} for _ in range(max(1, 3 - len(rows)))]
-    for row in rows:
+    for number, row in enumerate(rows, start=1):
         row["kind_options"] = _kind_options(row["kind"])
+        row["n"] = str(number)  # as text: a number in a template goes through localisation
     return rows
 
 

@@ -15,7 +15,9 @@ loopback port, then for each number of ``--clients``:
   that one the same way.
 
 Each client is a thread opening a new connection per request (http.client),
-and stops after ``--seconds`` or ``--max-requests``. Prints throughput and
+and stops after ``--seconds``, or when its annotator has no claim left (at
+1,000 claims each has 500, which one client uses up in seconds; reported
+apart from errors). Prints throughput and
 client-side latency percentiles, and the round trip as a multiple of the floor.
 The clients share the machine with the server: on a 2-core machine they take
 part of the CPU the workers could use, for the floor and the loop alike.
@@ -172,6 +174,7 @@ class Recorder:
         self.lock = threading.Lock()
         self.times: dict[str, list[float]] = {}
         self.errors: list[str] = []
+        self.finished = 0  # clients whose annotator had no claim left
 
     def add(self, kind: str, seconds: float) -> None:
         with self.lock:
@@ -180,6 +183,10 @@ class Recorder:
     def error(self, message: str) -> None:
         with self.lock:
             self.errors.append(message)
+
+    def finish(self) -> None:
+        with self.lock:
+            self.finished += 1
 
 
 def ping_client(port: int, until: float, max_requests: int, record: Recorder) -> None:
@@ -230,8 +237,11 @@ def label_client(
             return
         status, content, got = request(port, "GET", path, cookies=cookies)
         form = label_form(content, number)
-        if status != 200 or form is None:
-            record.error(f"GET label answered {status} without a claim")
+        if status != 200:
+            record.error(f"GET label answered {status}")
+            return
+        if form is None:
+            record.finish()
             return
         status, content, posted = request(
             port,
@@ -266,8 +276,11 @@ def htmx_client(
         if time.monotonic() >= until:
             return
         form = label_form(content, number)
-        if status != 200 or form is None:
-            record.error(f"label page answered {status} without a claim")
+        if status != 200:
+            record.error(f"label page answered {status}")
+            return
+        if form is None:
+            record.finish()
             return
         status, content, seconds = request(
             port,
@@ -313,9 +326,18 @@ def run(
     workers: int = 4,
 ) -> list[dict[str, Any]]:
     """For each client count: the floor and the round trip, throughput and latency."""
-    annotators = [ANNOTATOR_NAME.format(n + 1) for n in range(max(clients))]
+    prefix = ANNOTATOR_NAME.split("{")[0]
+    members = sorted(
+        project.memberships.filter(user__username__startswith=prefix).values_list(
+            "user__username", flat=True
+        )
+    )
+    if not members:
+        raise SystemExit("The project has no benchmark annotators: rebuild it.")
+    # Each client is another annotator (more clients than annotators share them).
+    annotators = [members[n % len(members)] for n in range(max(*clients, len(members)))]
     cookies = signed_in_cookies(annotators)
-    if len(cookies) < len(annotators):
+    if len(cookies) < len(set(annotators)):
         raise SystemExit("Some benchmark annotators are missing: rebuild the project.")
     results = []
     with Server(db, workers) as server:
@@ -327,11 +349,13 @@ def run(
                 seconds,
                 lambda n: (server.port, project.slug, cookies[annotators[n]]),
             )
+            # The other end of the annotators: at 1,000 claims one annotator
+            # has 500 claims left, which one client's loop can use up.
             htmx, htmx_elapsed = run_phase(
                 htmx_client,
                 count,
                 seconds,
-                lambda n: (server.port, project.slug, cookies[annotators[n]]),
+                lambda n: (server.port, project.slug, cookies[annotators[-1 - n]]),
             )
             errors = floor.errors + loop.errors + htmx.errors
             ping = describe(floor.times.get("ping", []))
@@ -349,6 +373,7 @@ def run(
                     "ratio_p50": round_trip["p50"] / ping["p50"] if ping["n"] else float("nan"),
                     "errors": errors[:5],
                     "error_count": len(errors),
+                    "finished": loop.finished + htmx.finished,
                 }
             )
     return results
@@ -377,6 +402,8 @@ def print_results(title: str, results: list[dict[str, Any]]) -> None:
         print(f"  {row['clients']:>7} round trip p50 / floor p50 = {row['ratio_p50']:.1f}x")
         if row["error_count"]:
             print(f"  {row['error_count']} errors, e.g. {row['errors']}")
+        if row["finished"]:
+            print(f"  {row['finished']} clients stopped early: their annotator had no claim left")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -247,6 +247,7 @@ def summary(
                     f"/{_mark(row['round']['p95'], TARGETS['round_p95_ms'])}"
                     f"  {row['round']['per_second']:.0f} rounds/s"
                     + (f", {row['error_count']} errors" if row["error_count"] else "")
+                    + (f", {row['finished']} ran out of claims" if row.get("finished") else "")
                 )
                 if "htmx" in row:
                     saves = row["htmx"]

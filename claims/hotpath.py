@@ -13,9 +13,9 @@ The queue's hand-out
 
 Built with the ORM, the look-ups (a claim the annotator already holds, the
 next open claim in the article they are in, in the articles after it, else
-the first open claim of the project) and the reservation cost about 4 ms of Python per
-request to build and compile, against well under a millisecond in the
-database. Here they are one statement: an INSERT of the reservation that
+the first open claim of the project) and the reservation cost about 4 ms of
+Python per request to build and compile, against well under a millisecond
+in the database. Here they are one statement: an INSERT of the reservation that
 SELECTs its claim, returning the claim's id.
 
 On SQLite that one statement is also the whole transaction: a writing
@@ -105,15 +105,14 @@ def _fetch(
 
 
 # PostgreSQL plans a statement every time it receives one: 1.6 ms for the
-# queue's hand-out and 0.1 to 0.5 ms for the others here, more than running
-# them takes (README, Benchmarks). A prepared statement keeps its plan for
-# the connection's life: each is PREPAREd on the first use in a connection
-# (on the driver's connection, as its session settings are: the benchmark's
-# and the tests' query counts see the EXECUTEs, which is what requests send)
-# and run with EXECUTE. Connections kept between requests (CONN_MAX_AGE) keep
-# their statements. The connections keep each plan (plan_cache_mode, in
-# workbench.settings.postgres_options): left to choose, PostgreSQL planned the
-# progress statement again on every run.
+# queue's hand-out and 0.1 to 0.5 ms for the others here, often more than
+# running them takes (README, Benchmarks). So each statement here is
+# prepared (PREPARE) on a connection's first use of it and then run by name
+# (EXECUTE), and the connection keeps its plan (plan_cache_mode, set in
+# workbench.settings.postgres_options: left to choose, PostgreSQL planned the
+# progress statement again on every run). The PREPARE goes through the
+# driver's connection, as the connection's settings do, so query logs and
+# counts show what each request sends: the EXECUTE.
 _PG_TYPES: tuple[tuple[type, str], ...] = (
     (bool, "boolean"),  # before int: a bool is an int
     (int, "bigint"),
@@ -141,6 +140,13 @@ def _numbered(sql: str, named: bool) -> tuple[str, tuple[str, ...]]:
     return re.sub(r"%\((\w+)\)s", number, sql), tuple(names)
 
 
+@cache
+def _statement_name(name: str, text: str, types: tuple[str, ...]) -> str:
+    """``name`` says which statement it is in query logs; the digest tells apart
+    the forms one name takes (with a form token or not, how many sources)."""
+    return f"wb_{name}_" + hashlib.sha1(f"{text}|{types}".encode()).hexdigest()[:12]
+
+
 def _prepared(
     connection: Any, name: str, sql: str, params: dict[str, Any] | list[Any]
 ) -> tuple[str, list[Any]] | None:
@@ -150,8 +156,8 @@ def _prepared(
     a database behind a pooler in transaction mode, which Django's setting
     DISABLE_SERVER_SIDE_CURSORS says (the next transaction may run on a
     server connection that never saw the PREPARE)."""
-    settings = connection.settings_dict
-    if settings.get("DISABLE_SERVER_SIDE_CURSORS") or settings["OPTIONS"].get(
+    database = connection.settings_dict
+    if database.get("DISABLE_SERVER_SIDE_CURSORS") or database["OPTIONS"].get(
         "server_side_binding"
     ):
         return None
@@ -164,9 +170,7 @@ def _prepared(
         if pg_type is None:
             return None
         types.append(pg_type)
-    # The name says which statement it is in query logs; the digest tells
-    # apart the forms one name takes (a token or not, how many sources).
-    statement = f"wb_{name}_" + hashlib.sha1(f"{text}|{types}".encode()).hexdigest()[:12]
+    statement = _statement_name(name, text, tuple(types))
     driver = connection.connection
     prepared = _PREPARED.setdefault(driver, set())
     if statement not in prepared:

@@ -160,6 +160,7 @@ def test_a_late_label_on_an_expired_and_retaken_claim_is_refused(
 def test_a_label_without_reservation_is_taken_while_a_slot_is_free(project, article, annotator):
     claim = claims_of(article)[2]
     claim.record_label(annotator=annotator, values=LABEL)
+    assert claim.annotation_count == 1  # the instance knows at once
     claim.refresh_from_db()
     assert claim.annotation_count == 1
 

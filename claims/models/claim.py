@@ -520,7 +520,7 @@ class Claim(models.Model):
         base_revision: int | None = None,
     ) -> Annotation:
         """Save the annotator's label on this claim (``ClaimQuerySet.record_label``)."""
-        return Claim.objects.db_manager(self._state.db).record_label(
+        annotation = Claim.objects.db_manager(self._state.db).record_label(
             self.project,
             self.pk,
             annotator=annotator,
@@ -528,6 +528,9 @@ class Claim(models.Model):
             form_token=form_token,
             base_revision=base_revision,
         )
+        if Annotation.claim.is_cached(annotation):  # a new label: the count read with it
+            self.annotation_count = annotation.claim.annotation_count
+        return annotation
 
     def skip(self, user: AbstractBaseUser) -> None:
         Skip.objects.get_or_create(claim=self, user=user)

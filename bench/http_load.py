@@ -36,7 +36,6 @@ import sys
 import threading
 import time
 import urllib.parse
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -51,7 +50,7 @@ from bench.build_project import (  # noqa: E402
     setup_django,
     write_json,
 )
-from bench.labelling_loop import percentile  # noqa: E402
+from bench.labelling_loop import label_form, percentile  # noqa: E402
 
 CLAIM_FIELD = re.compile(rb'name="claim" value="(\d+)"')
 REVISION_FIELD = re.compile(rb'name="revision" value="(\d*)"')
@@ -200,26 +199,35 @@ def ping_client(port: int, until: float, max_requests: int, record: Recorder) ->
         record.add("ping", seconds)
 
 
-def label_form(content: bytes, number: int) -> dict[str, str] | None:
-    """What an annotator sends for the claim on a label page: a confidence, one source."""
+def next_form(
+    status: int, content: bytes, number: int, record: Recorder, page: str
+) -> dict[str, Any] | None:
+    """What an annotator sends for the claim on the label page just received
+    (``labelling_loop.label_form``); None, recorded, when the page was an error
+    or their queue was done."""
+    if status != 200:
+        record.error(f"{page} answered {status}")
+        return None
     claim = CLAIM_FIELD.search(content)
     if claim is None:
+        record.finish()
         return None
     revision = REVISION_FIELD.search(content)
-    return {
-        "claim": claim.group(1).decode(),
-        "revision": revision.group(1).decode() if revision else "0",
-        "token": str(uuid.uuid4()),
-        "confidence": ("asserted", "claimed", "estimated")[number % 3],
-        "claim_kind": "claim",
-        "certainty": "high",
-        "attribution_cue": "said",
-        "note": "",
-        "source": "KCNA",
-        "source_kind": "",
-        "source_wording": "KCNA",
-        "action": "save",
-    }
+    return label_form(int(claim.group(1)), revision.group(1).decode() if revision else "0", number)
+
+
+def post_label(
+    port: int, path: str, cookie: tuple[str, str], form: dict[str, Any], *, htmx: bool = False
+) -> tuple[int, bytes, float]:
+    cookies, csrf = cookie
+    return request(
+        port,
+        "POST",
+        path,
+        cookies=cookies,
+        body=urllib.parse.urlencode(form, doseq=True).encode(),
+        headers={"X-CSRFToken": csrf} | ({"HX-Request": "true"} if htmx else {}),
+    )
 
 
 def label_client(
@@ -231,26 +239,14 @@ def label_client(
     record: Recorder,
 ) -> None:
     path = f"/p/{slug}/label/"
-    cookies, csrf = cookie
     for number in range(max_requests // 2):
         if time.monotonic() >= until:
             return
-        status, content, got = request(port, "GET", path, cookies=cookies)
-        form = label_form(content, number)
-        if status != 200:
-            record.error(f"GET label answered {status}")
-            return
+        status, content, got = request(port, "GET", path, cookies=cookie[0])
+        form = next_form(status, content, number, record, "GET label")
         if form is None:
-            record.finish()
             return
-        status, content, posted = request(
-            port,
-            "POST",
-            path,
-            cookies=cookies,
-            body=urllib.parse.urlencode(form).encode(),
-            headers={"X-CSRFToken": csrf},
-        )
+        status, content, posted = post_label(port, path, cookie, form)
         if status != 302:
             record.error(f"POST label answered {status}: {content[:200]!r}")
             return
@@ -270,26 +266,14 @@ def htmx_client(
     """The labelling page as annotators use it: one htmx POST saves the label and
     answers with the next claim's form, which the next POST sends."""
     path = f"/p/{slug}/label/"
-    cookies, csrf = cookie
-    status, content, _ = request(port, "GET", path, cookies=cookies)
+    status, content, _ = request(port, "GET", path, cookies=cookie[0])
     for number in range(max_requests):
         if time.monotonic() >= until:
             return
-        form = label_form(content, number)
-        if status != 200:
-            record.error(f"label page answered {status}")
-            return
+        form = next_form(status, content, number, record, "label page")
         if form is None:
-            record.finish()
             return
-        status, content, seconds = request(
-            port,
-            "POST",
-            path,
-            cookies=cookies,
-            body=urllib.parse.urlencode(form).encode(),
-            headers={"X-CSRFToken": csrf, "HX-Request": "true"},
-        )
+        status, content, seconds = post_label(port, path, cookie, form, htmx=True)
         record.add("htmx", seconds)
 
 

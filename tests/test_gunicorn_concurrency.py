@@ -379,8 +379,12 @@ def test_many_annotators_at_once_lose_nothing_and_never_exceed_k(server):
     assert max(per_claim.values()) <= K
     # The annotators between them filled every slot: all claims got their K labels.
     assert len(rows) == server["claims"] * K, (len(rows), server["claims"], elapsed)
-    # The double clicks were each acknowledged twice and saved once.
-    for a in annotators[:DOUBLE_SUBMITTERS]:
+    # The double clicks were each acknowledged twice and saved once. (A
+    # double-clicker may have found nothing left: the others can fill every
+    # slot before its first page.)
+    double_clickers = [a for a in annotators[:DOUBLE_SUBMITTERS] if a.acknowledged]
+    assert double_clickers
+    for a in double_clickers:
         first_user, first_claim, _ = a.acknowledged[0]
         assert a.acknowledged[1][:2] == (first_user, first_claim)
         assert exported[(first_user, first_claim)] == 1

@@ -382,3 +382,19 @@ def test_a_new_project_gets_the_default_labels_even_after_they_were_deleted(db):
     ]
     assert [label.value for label in values["claim_kind"]] == ["claim", "opinion", "not_a_claim"]
     assert Label.objects.filter(project=None).count() == 12
+
+
+def test_the_article_text_around_the_claim_is_the_body_once(project, article):
+    from claims.views.labelling import _article_parts
+
+    claim = article.claims.order_by("index")[1]
+    parts = _article_parts(claim)
+    before = "".join(part["text"] for part in parts["before"])
+    after = "".join(part["text"] for part in parts["after"])
+    assert parts["found"] and before + claim.text + after == article.body
+    # Split meanwhile (the claim is no longer among the article's claims): the
+    # body is shown once, without a current claim.
+    claim.pk = 10**9
+    parts = _article_parts(claim)
+    assert not parts["found"]
+    assert "".join(part["text"] for part in parts["before"] + parts["after"]) == article.body

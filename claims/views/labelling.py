@@ -219,24 +219,26 @@ def _progress(project: Project, user: object, annotation: Annotation | None) -> 
     )
 
 
-def _article_parts(current: Claim) -> dict[str, list[dict[str, object]]]:
+def _article_parts(current: Claim) -> dict[str, object]:
     """The article body around the current claim, to show it in context: the claims
-    and the text between them, before it and after it."""
+    and the text between them, before it and after it (``found``: the claim was
+    among the article's claims, which a split made meanwhile may change)."""
     body = current.article.body
-    parts: dict[str, list[dict[str, object]]] = {"before": [], "after": []}
-    side = parts["before"]
+    before: list[dict[str, object]] = []
+    after: list[dict[str, object]] = []
+    side = before
     position = 0
     for claim_id, start, end in article_spans(current.article_id):
         if start > position:
             side.append({"text": body[position:start]})
         if claim_id == current.pk:
-            side = parts["after"]
+            side = after
         else:
             side.append({"text": body[start:end], "claim": True})
         position = max(position, end)
     if position < len(body):
         side.append({"text": body[position:]})
-    return parts
+    return {"before": before, "after": after, "found": side is after}
 
 
 def _render_label(

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 import uuid
+from html import unescape
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -387,14 +389,28 @@ def test_a_new_project_gets_the_default_labels_even_after_they_were_deleted(db):
 def test_the_article_text_around_the_claim_is_the_body_once(project, article):
     from claims.views.labelling import _article_parts
 
+    def text(html: str) -> str:
+        return unescape(re.sub(r"<[^>]+>", "", html))
+
     claim = article.claims.order_by("index")[1]
     parts = _article_parts(claim)
-    before = "".join(part["text"] for part in parts["before"])
-    after = "".join(part["text"] for part in parts["after"])
-    assert parts["found"] and before + claim.text + after == article.body
+    assert parts["found"]
+    assert text(parts["before"]) + claim.text + text(parts["after"]) == article.body
+    # The other claims are marked, the current one is not among the parts.
+    assert parts["before"].count('<span class="claim">') == 1
+    assert parts["after"].count('<span class="claim">') == article.claims.count() - 2
     # Split meanwhile (the claim is no longer among the article's claims): the
     # body is shown once, without a current claim.
     claim.pk = 10**9
     parts = _article_parts(claim)
     assert not parts["found"]
-    assert "".join(part["text"] for part in parts["before"] + parts["after"]) == article.body
+    assert text(parts["before"] + parts["after"]) == article.body
+
+
+def test_the_article_text_is_escaped_on_the_labelling_page(annotator_client, project):
+    body = '<b>Officials</b> said "x < y" today. Aides & sources said <script>no</script> then.'
+    Article.objects.import_records(project, [ArticleRecord(title="Markup", body=body)])
+    claim = Claim.objects.get(article__title="Markup", index=0)
+    page = annotator_client.get(label_url(project) + f"?claim={claim.pk}").content.decode()
+    assert "<b>Officials" not in page and "<script>no" not in page
+    assert "&lt;b&gt;Officials&lt;/b&gt;" in page and "&lt;script&gt;no&lt;/script&gt;" in page

@@ -463,22 +463,48 @@ def hand_out(
         # SQLite: the statement is its own transaction (see the module's docstring).
         row = _fetch_one(using, sql, params, "hand_out")
         return None if row is None else row[0]
-    with transaction.atomic(using=using):
-        # Serialise hand-outs per project (see the module's docstring).
-        # NO KEY UPDATE, not UPDATE: a label being saved meanwhile inserts
-        # rows referencing the project (a KEY SHARE lock) while holding its
-        # claim, and our insert waits on that claim; a full UPDATE lock would
-        # make the two wait on each other. The commit does not wait for the
-        # write-ahead log to reach the disk (synchronous_commit off, for this
-        # transaction only): the lock is held until the commit, and a
-        # reservation lost in a crash is only handed out again.
-        lock = (
-            "SELECT set_config('synchronous_commit', 'off', true) "
-            f"FROM {ops.quote_name(Project._meta.db_table)} WHERE id = %(project)s"
-        )
-        _fetch_one(using, lock + " FOR NO KEY UPDATE", {"project": project_id}, "queue_lock")
-        row = _fetch_one(using, sql, params, "hand_out")
+    # Serialise hand-outs per project (see the module's docstring). NO KEY
+    # UPDATE, not UPDATE: a label being saved meanwhile inserts rows
+    # referencing the project (a KEY SHARE lock) while holding its claim, and
+    # our insert waits on that claim; a full UPDATE lock would make the two
+    # wait on each other. The commit does not wait for the write-ahead log to
+    # reach the disk (synchronous_commit off, for this transaction only): the
+    # lock is held until the commit, and a reservation lost in a crash is
+    # only handed out again.
+    lock = (
+        "SELECT set_config('synchronous_commit', 'off', true) "
+        f"FROM {ops.quote_name(Project._meta.db_table)} WHERE id = %(project)s FOR NO KEY UPDATE"
+    )
+    if connection.in_atomic_block or not _can_pipeline():
+        with transaction.atomic(using=using):
+            _fetch_one(using, lock, {"project": project_id}, "queue_lock")
+            row = _fetch_one(using, sql, params, "hand_out")
+        return None if row is None else row[0]
+    # Outside a transaction, the lock and the hand-out travel together in
+    # one pipeline (psycopg's pipeline mode): PostgreSQL runs the statements
+    # sent before a pipeline's Sync in one transaction and commits it at the
+    # Sync, so the lock is still taken before the hand-out reads (each
+    # statement reads committed rows as of its own start) and held to the
+    # commit. One round trip to the server instead of four (BEGIN, the lock,
+    # the hand-out, COMMIT).
+    with connection.cursor() as locked, connection.cursor() as cursor:
+        statements = [
+            _prepared(connection, "queue_lock", lock, {"project": project_id})
+            or (lock, {"project": project_id}),
+            _prepared(connection, "hand_out", sql, params) or (sql, params),
+        ]
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            locked.execute(*statements[0])
+            cursor.execute(*statements[1])
+        row = cursor.fetchone()
     return None if row is None else row[0]
+
+
+@cache
+def _can_pipeline() -> bool:
+    import psycopg
+
+    return psycopg.Pipeline.is_supported()
 
 
 @cache

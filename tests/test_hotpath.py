@@ -77,3 +77,70 @@ def test_behind_a_transaction_pooler_nothing_is_prepared(annotator_client, proje
         settings["DISABLE_SERVER_SIDE_CURSORS"] = saved
     assert not [sql for sql in sent if sql.startswith("EXECUTE")]
     assert [sql for sql in sent if '"claims_reservation" (' in sql]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_lock_and_hand_out_travel_together_outside_a_transaction(
+    annotator, project, article
+):
+    from claims.models import Claim, Reservation
+
+    with CaptureQueriesContext(connection) as queries:
+        claim = Claim.objects.next_for(annotator, project)
+    sent = [q["sql"] for q in queries.captured_queries]
+    if connection.vendor == "postgresql":
+        # In one pipeline, committed at its end: no BEGIN or COMMIT of their
+        # own, the project's lock before the hand-out.
+        assert [sql.split("(")[0].rsplit("_", 1)[0] for sql in sent] == [
+            "EXECUTE wb_queue_lock",
+            "EXECUTE wb_hand_out",
+            "EXECUTE wb_claim",
+        ]
+        assert connection.connection.info.transaction_status == 0  # idle: committed
+    else:
+        assert len(sent) == 2 and sent[0].lstrip().startswith("INSERT INTO")
+    assert Reservation.objects.get(user=annotator).claim == claim
+
+
+def _hold_the_queue(project) -> object:
+    """Another connection holding what a hand-out waits for: the project's row
+    (PostgreSQL) or the database's write lock (SQLite)."""
+    if connection.vendor == "postgresql":
+        import psycopg
+
+        params = connection.get_connection_params()
+        other = psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"})
+        other.execute("SELECT 1 FROM claims_project WHERE id = %s FOR UPDATE", [project.pk])
+        return other
+    import sqlite3
+
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_out_that_times_out_leaves_the_connection_usable(annotator, project, article):
+    from django.db import OperationalError
+
+    from claims.models import Claim, Reservation
+
+    Claim.objects.next_for(annotator, project)  # connected, statements prepared
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET lock_timeout = '100ms'")
+        else:
+            cursor.execute("PRAGMA busy_timeout = 100")
+    other = _hold_the_queue(project)
+    try:
+        with pytest.raises(OperationalError):
+            Claim.objects.next_for(annotator, project)
+    finally:
+        other.rollback() if connection.vendor == "postgresql" else other.execute("ROLLBACK")
+        other.close()
+    try:
+        claim = Claim.objects.next_for(annotator, project)
+        assert claim is not None
+        assert Reservation.objects.get(user=annotator).claim == claim
+    finally:
+        connection.close()  # the next test's connection waits as long as configured

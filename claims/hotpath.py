@@ -36,7 +36,8 @@ import itertools
 import re
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -97,11 +98,37 @@ def _fetch(
     """
     connection = connections[using]
     with connection.cursor() as cursor:
-        prepared = (
-            _prepared(connection, name, sql, params) if connection.vendor == "postgresql" else None
-        )
-        cursor.execute(*(prepared or (sql, params)))
+        _execute(connection, cursor, sql, params, name)
         return cursor.fetchall()
+
+
+def _execute(
+    connection: Any, cursor: Any, sql: str, params: dict[str, Any] | list[Any], name: str
+) -> None:
+    prepared = (
+        _prepared(connection, name, sql, params) if connection.vendor == "postgresql" else None
+    )
+    cursor.execute(*(prepared or (sql, params)))
+
+
+@contextmanager
+def pipeline(using: str) -> Iterator[None]:
+    """On PostgreSQL, send the statements of this block to the server together:
+    when a result is first read, or with the COMMIT if the block holds it
+    (psycopg's pipeline mode; one round trip where each statement took one).
+
+    Only for statements whose row counts nothing reads: until its results
+    arrive psycopg reports -1 rows, and the ORM's save() of an existing row
+    would take that for "not there" and insert it. On SQLite, and where the
+    driver has no pipeline mode, statements go one by one as usual.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not _can_pipeline():
+        yield
+        return
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 # PostgreSQL plans a statement every time it receives one: 1.6 ms for the
@@ -181,7 +208,9 @@ def _prepared(
 
 
 @cache
-def _insert_sql(model: type[models.Model], using: str, rows: int) -> tuple[str, list[Any]]:
+def _insert_sql(
+    model: type[models.Model], using: str, rows: int, returning: bool
+) -> tuple[str, list[Any]]:
     q = connections[using].ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     values = "(" + ", ".join(["%s"] * len(fields)) + ")"
@@ -189,33 +218,40 @@ def _insert_sql(model: type[models.Model], using: str, rows: int) -> tuple[str, 
         f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
         f"VALUES {', '.join([values] * rows)}"
     )
-    if rows == 1:
+    if returning:
         sql += f" RETURNING {q(model._meta.pk.column)}"
     return sql, fields
 
 
-def insert(objects: Sequence[models.Model], using: str = "default") -> None:
+def insert(
+    objects: Sequence[models.Model], using: str = "default", *, read_pk: bool = True
+) -> None:
     """Insert new rows of one model, as ``save()`` (one row: its pk is set) or
     ``bulk_create`` (several: in one statement, pks not read back) would.
 
     For the few models the labelling loop writes, which have no signals or
     save() of their own: the INSERT is built once, where the ORM builds and
-    compiles it for every row (0.3 ms each).
+    compiles it for every row (0.3 ms each). ``read_pk=False``: nothing is
+    read back, not even one row's pk, so that the insert can travel with the
+    statements after it (``pipeline``).
     """
     if not objects:
         return
     connection = connections[using]
-    sql, fields = _insert_sql(type(objects[0]), using, len(objects))
+    model = type(objects[0])
+    returning = read_pk and len(objects) == 1
+    sql, fields = _insert_sql(model, using, len(objects), returning)
     params = [
         field.get_db_prep_save(field.pre_save(obj, add=True), connection)
         for obj in objects
         for field in fields
     ]
-    if len(objects) == 1:
-        objects[0].pk = _fetch_one(using, sql, params, f"insert_{objects[0]._meta.model_name}")[0]
+    name = f"insert_{model._meta.model_name}"
+    if returning:
+        objects[0].pk = _fetch_one(using, sql, params, name)[0]
     else:
         with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+            _execute(connection, cursor, sql, params, name)
     for obj in objects:
         obj._state.adding = False
         obj._state.db = using

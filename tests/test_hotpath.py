@@ -144,3 +144,37 @@ def test_a_hand_out_that_times_out_leaves_the_connection_usable(annotator, proje
         assert Reservation.objects.get(user=annotator).claim == claim
     finally:
         connection.close()  # the next test's connection waits as long as configured
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_statement_in_a_batch_rolls_back_the_whole_transaction(
+    annotator, project, article
+):
+    # On PostgreSQL the batch's statements are sent with the COMMIT, so the
+    # duplicate below fails there; everything before it must be undone too.
+    from contextlib import ExitStack
+
+    from django.db import IntegrityError, transaction
+
+    from claims.hotpath import insert, pipeline
+    from claims.models import Annotation, AnnotationSource, Source, SourceKind
+
+    from .conftest import label
+
+    annotation = label(article.claims.order_by("index").first(), annotator)
+    source = Source.objects.resolve(project, "KCNA", SourceKind.STATE_MEDIA, created_by=None)
+    with pytest.raises(IntegrityError):
+        with ExitStack() as batch, transaction.atomic():
+            Annotation.objects.filter(pk=annotation.pk).update(note="changed")
+            batch.enter_context(pipeline("default"))
+            insert(
+                [AnnotationSource(annotation=annotation, source=source, position=0)], read_pk=False
+            )
+            insert(
+                [AnnotationSource(annotation=annotation, source=source, position=1)], read_pk=False
+            )
+    assert Annotation.objects.get(pk=annotation.pk).note == ""
+    assert not AnnotationSource.objects.filter(annotation=annotation, source=source).exists()
+    # The connection is usable afterwards.
+    insert([AnnotationSource(annotation=annotation, source=source, position=0)], read_pk=False)
+    assert AnnotationSource.objects.filter(annotation=annotation, source=source).count() == 1

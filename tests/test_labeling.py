@@ -121,6 +121,35 @@ def test_wording_from_the_text_becomes_an_alias(annotator_client, project, artic
     assert aliases["south korean intelligence"] == "South Korea's NIS"
 
 
+def test_a_source_named_twice_by_name_and_alias_is_linked_once(
+    annotator_client, annotator, project, article
+):
+    source = Source.objects.resolve(project, "KCNA", SourceKind.STATE_MEDIA, created_by=None)
+    source.aliases.create(
+        alias="Korean Central News Agency", normalized="korean central news agency"
+    )
+    claim = article.claims.get(text__contains="according to KCNA")
+    response = post_label(
+        annotator_client, project, claim, source=["KCNA", "Korean Central News Agency"]
+    )
+    assert response.status_code == 302
+    annotation = Annotation.objects.get(claim=claim, annotator=annotator)
+    assert annotation.source_names() == ["KCNA"]
+    assert annotation.revisions.get().data["sources"] == ["KCNA"]
+
+
+def test_a_wording_that_names_a_source_already_is_not_looked_up_again(
+    annotator_client, annotator, project, article
+):
+    # The wording comes back with the claim's read: no query of its own.
+    claim = article.claims.get(text__contains="according to KCNA")
+    Source.objects.resolve(project, "KCNA", SourceKind.STATE_MEDIA, created_by=None)
+    with CaptureQueriesContext(connection) as queries:
+        post_label(annotator_client, project, claim, source=["KCNA"], source_wording=["KCNA"])
+    assert not [q for q in queries.captured_queries if '"claims_sourcealias"."' in q["sql"]]
+    assert Annotation.objects.get(claim=claim, annotator=annotator).source_names() == ["KCNA"]
+
+
 def test_missing_confidence_is_explained_and_nothing_saved(
     annotator_client, annotator, project, article
 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +77,10 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         """
         arguments = (project, claim_id, annotator, values, form_token, base_revision)
         try:
-            with transaction.atomic(using=self.db):
-                return self._record_label(*arguments)
+            # The batch (hotpath.pipeline) is left after the transaction, so
+            # that the COMMIT travels with the statements before it.
+            with ExitStack() as batch, transaction.atomic(using=self.db):
+                return self._record_label(*arguments, batch)
         except (IntegrityError, ClaimFull) as lost_race:
             # A concurrent request got there first while this one waited for
             # the claim's lock, and the locked query could not see what it
@@ -93,8 +96,8 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             mine = Annotation.objects.using(self.db).filter(claim_id=claim_id, annotator=annotator)
             if isinstance(lost_race, ClaimFull) and not mine.exists():
                 raise
-            with transaction.atomic(using=self.db):
-                return self._record_label(*arguments)
+            with ExitStack() as batch, transaction.atomic(using=self.db):
+                return self._record_label(*arguments, batch)
 
     def _record_label(
         self,
@@ -104,6 +107,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         values: LabelValues,
         form_token: uuid.UUID | None,
         base_revision: int | None,
+        batch: ExitStack,
     ) -> Annotation:
         # Lock the claim row: the count of labels must not move until we have
         # added ours. NO KEY UPDATE lets the queue insert reservations that
@@ -112,18 +116,21 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         # was seven; README, Benchmarks): the claim, the state of its labels
         # and reservations, and the sources the posted names are aliases of,
         # written as SQL in claims/hotpath.py.
-        from claims.hotpath import count_label, insert, label_state
+        # On PostgreSQL the statements of a new label travel in three round
+        # trips (hotpath.pipeline): BEGIN with this read, the label's insert
+        # (its id is needed next), and the rest with the COMMIT.
+        from claims.hotpath import count_label, insert, label_state, pipeline
 
         using = self.db
-        read = label_state(
-            claim_id,
-            project.pk,
-            annotator.pk,
-            form_token,
-            timezone.now(),
-            [normalise_alias(choice.name) for choice in values.sources],
-            using=using,
-        )
+        # The posted names, and the wordings that may be learned as aliases:
+        # whether they name a source already comes with the read.
+        aliases = [normalise_alias(choice.name) for choice in values.sources] + [
+            normalise_alias(choice.wording) for choice in values.sources if choice.wording
+        ]
+        with pipeline(using):
+            read = label_state(
+                claim_id, project.pk, annotator.pk, form_token, timezone.now(), aliases, using=using
+            )
         if read is None:
             raise Claim.DoesNotExist("The project has no such claim.")
         claim, state, named_sources = read
@@ -145,14 +152,6 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             annotation = Annotation(project=project, claim=claim, annotator=annotator, revision=1)
             values.apply_to(annotation)
             insert([annotation], using=using)
-            # The reservation is used up; expired ones of this user only take room.
-            count_label(
-                claim.pk,
-                annotator.pk,
-                timezone.now() if state["reservations_to_drop"] else None,
-                using=using,
-            )
-            claim.annotation_count = count + 1
             reason = AnnotationRevision.Reason.CREATED
         else:
             if base_revision is not None and base_revision != annotation.revision:
@@ -163,18 +162,32 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             annotation.save()
             annotation.source_links.all().delete()
             reason = AnnotationRevision.Reason.EDITED
-        sources = annotation.link_sources(values.sources, claim.text, named_sources)
+        # What the ORM does (new sources, new aliases, a skip dropped) comes
+        # first: from here on, only statements whose row counts nothing reads.
+        sources = annotation.resolve_sources(values.sources, named_sources)
+        annotation.learn_wordings(sources, claim.text, named_sources)
+        if state["skipped"]:
+            Skip.objects.using(using).filter(claim=claim, user=annotator).delete()
+        batch.enter_context(pipeline(using))
+        if reason == AnnotationRevision.Reason.CREATED:
+            # The reservation is used up; expired ones of this user only take room.
+            count_label(
+                claim.pk,
+                annotator.pk,
+                timezone.now() if state["reservations_to_drop"] else None,
+                using=using,
+            )
+            claim.annotation_count = count + 1
+        annotation.insert_source_links(sources)
         revision = AnnotationRevision(
             annotation=annotation,
             number=annotation.revision,
             editor=annotator,
             reason=reason,
-            data=annotation.snapshot([source.name for source in sources]),
+            data=annotation.snapshot([source.name for _, source in sources]),
             form_token=form_token,
         )
-        insert([revision], using=using)
-        if state["skipped"]:
-            Skip.objects.using(using).filter(claim=claim, user=annotator).delete()
+        insert([revision], using=using, read_pk=False)
         return annotation
 
     def insert_suggested(
@@ -795,7 +808,10 @@ def _renumber_claims(article_id: int) -> None:
 class Reservation(models.Model):
     """A claim handed to an annotator by the queue, held for them for a while."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="reservations")
+    # Indexed by the unique (claim, user) and reservation_live, which begin with it.
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="reservations", db_index=False
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     expires_at = models.DateTimeField()
 

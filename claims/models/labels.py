@@ -123,10 +123,17 @@ class AnnotationQuerySet(models.QuerySet["Annotation"]):
 class Annotation(models.Model):
     """One annotator's labels on one claim."""
 
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="annotations")
+    # No index of their own for project and claim: the indexes below and the
+    # unique (claim, annotator) begin with them, and every index is written
+    # with every label (README, Benchmarks).
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="annotations", db_index=False
+    )
     # PROTECT: a claim is only deleted after its labels have been moved
     # (split, merge); an acknowledged label is never lost by a cascade.
-    claim = models.ForeignKey("Claim", on_delete=models.PROTECT, related_name="annotations")
+    claim = models.ForeignKey(
+        "Claim", on_delete=models.PROTECT, related_name="annotations", db_index=False
+    )
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
     )
@@ -168,42 +175,36 @@ class Annotation(models.Model):
     def source_names(self) -> list[str]:
         return [link.source.name for link in self.source_links.all()]
 
-    def link_sources(
-        self,
-        choices: Sequence[SourceChoice],
-        claim_text: str,
-        named: Mapping[str, Source] | None = None,
-    ) -> list[Source]:
-        """Attach the chosen sources, creating new ones, and learn the claim's wording of each.
-
-        ``named``: the project's sources already looked up, by normalised
-        alias (``Claim.objects.record_label`` reads them with the claim).
-        A wording that occurs in the claim's text and is not yet an alias of the
-        source becomes one, so the next article's suggestions find it.
-        """
+    def resolve_sources(
+        self, choices: Sequence[SourceChoice], named: Mapping[str, Source] | None = None
+    ) -> list[tuple[SourceChoice, Source]]:
+        """Each choice with the project's source it names, found in ``named`` (by
+        normalised alias) or else by name, created when new. Two choices naming
+        one source (a name and its alias) keep the first."""
         named = named or {}
-        sources = [
-            named.get(normalise_alias(choice.name))
-            or Source.objects.resolve(
+        pairs: list[tuple[SourceChoice, Source]] = []
+        for choice in choices:
+            source = named.get(normalise_alias(choice.name)) or Source.objects.resolve(
                 self.project, choice.name, choice.kind, created_by=self.annotator
             )
-            for choice in choices
-        ]
-        if not sources:
-            return []
-        from claims.hotpath import insert
+            if all(source.pk != chosen.pk for _, chosen in pairs):
+                pairs.append((choice, source))
+        return pairs
 
-        insert(
-            [
-                AnnotationSource(
-                    annotation=self, source=source, position=position, wording=choice.wording
-                )
-                for position, (choice, source) in enumerate(zip(choices, sources, strict=True))
-            ],
-            using=self._state.db or "default",
-        )
+    def learn_wordings(
+        self,
+        sources: Sequence[tuple[SourceChoice, Source]],
+        claim_text: str,
+        named: Mapping[str, Source] | None = None,
+    ) -> None:
+        """Make each wording that occurs in the claim's text an alias of its
+        source, so the next article's suggestions find it.
+
+        ``named`` (by normalised alias), when it was looked up with the
+        wordings: a wording found there names a source already.
+        """
         text = normalise_alias(claim_text)
-        for choice, source in zip(choices, sources, strict=True):
+        for choice, source in sources:
             wording = " ".join(choice.wording.split())
             normalized = normalise_alias(wording)
             if not _learnable_wording(normalized, text):
@@ -211,6 +212,8 @@ class Annotation(models.Model):
             # A wording that already names a source of the project (this one
             # or another) stays as it is: one alias, one source, or the
             # suggester and the type-ahead would disagree on what it means.
+            if named is not None and normalized in named:
+                continue
             if SourceAlias.objects.filter(
                 source__project_id=source.project_id, normalized=normalized
             ).exists():
@@ -218,7 +221,22 @@ class Annotation(models.Model):
             SourceAlias.objects.get_or_create(
                 source=source, normalized=normalized, defaults={"alias": wording}
             )
-        return sources
+
+    def insert_source_links(self, sources: Sequence[tuple[SourceChoice, Source]]) -> None:
+        """The annotation's source rows, in the order given; nothing is read back,
+        so the insert can travel with the statements after it (hotpath.pipeline)."""
+        from claims.hotpath import insert
+
+        insert(
+            [
+                AnnotationSource(
+                    annotation=self, source=source, position=position, wording=choice.wording
+                )
+                for position, (choice, source) in enumerate(sources)
+            ],
+            using=self._state.db or "default",
+            read_pk=False,
+        )
 
     def snapshot(self, source_names: list[str] | None = None) -> dict[str, Any]:
         return {
@@ -330,8 +348,9 @@ class AnnotationSourceQuerySet(models.QuerySet["AnnotationSource"]):
 
 
 class AnnotationSource(models.Model):
+    # Indexed by the unique (annotation, source), which begins with it.
     annotation = models.ForeignKey(
-        Annotation, on_delete=models.CASCADE, related_name="source_links"
+        Annotation, on_delete=models.CASCADE, related_name="source_links", db_index=False
     )
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="+")
     position = models.PositiveSmallIntegerField(default=0)
@@ -361,7 +380,10 @@ class AnnotationRevision(models.Model):
         MERGED = "merged", "Claim merged"
         ADJUSTED = "adjusted", "Claim boundaries changed"
 
-    annotation = models.ForeignKey(Annotation, on_delete=models.CASCADE, related_name="revisions")
+    # Indexed by the unique (annotation, number), which begins with it.
+    annotation = models.ForeignKey(
+        Annotation, on_delete=models.CASCADE, related_name="revisions", db_index=False
+    )
     number = models.PositiveIntegerField()
     editor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = models.CharField(max_length=20, choices=Reason.choices)

@@ -437,11 +437,15 @@ def _hand_out_sql(using: str) -> str:
             )
         )"""
     # The article of the annotator's latest new label (by creation, so that
-    # editing an old label does not pull them back into its article).
+    # editing an old label does not pull them back into its article). The
+    # label first, then its claim: written as a join, PostgreSQL put a
+    # Memoize between the two, whose hash table it allocated on every run,
+    # used or not: 2.1 of the hand-out's 2.5 ms.
     current_article = f"""(
-        SELECT lc.article_id FROM {annotation} la JOIN {claim} lc ON lc.id = la.claim_id
-        WHERE la.project_id = %(project)s AND la.annotator_id = %(user)s
-        ORDER BY la.created_at DESC, la.id DESC LIMIT 1)"""
+        SELECT lc.article_id FROM {claim} lc WHERE lc.id = (
+            SELECT la.claim_id FROM {annotation} la
+            WHERE la.project_id = %(project)s AND la.annotator_id = %(user)s
+            ORDER BY la.created_at DESC, la.id DESC LIMIT 1))"""
     held = f"""
         SELECT c.id FROM {claim} c JOIN {reservation} r ON r.claim_id = c.id
         WHERE c.project_id = %(project)s AND r.user_id = %(user)s AND r.expires_at > %(now)s

@@ -76,11 +76,14 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         project does not have raises ``Claim.DoesNotExist``.
         """
         arguments = (project, claim_id, annotator, values, form_token, base_revision)
+        # The batch (hotpath.pipeline) is left after the transaction, so that
+        # the COMMIT travels with the statements before it. Not inside a
+        # caller's transaction: a batched statement that fails would report
+        # it only after our savepoint was released.
+        batched = not connections[self.db].in_atomic_block
         try:
-            # The batch (hotpath.pipeline) is left after the transaction, so
-            # that the COMMIT travels with the statements before it.
             with ExitStack() as batch, transaction.atomic(using=self.db):
-                return self._record_label(*arguments, batch)
+                return self._record_label(*arguments, batch if batched else None)
         except (IntegrityError, ClaimFull) as lost_race:
             # A concurrent request got there first while this one waited for
             # the claim's lock, and the locked query could not see what it
@@ -97,7 +100,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             if isinstance(lost_race, ClaimFull) and not mine.exists():
                 raise
             with ExitStack() as batch, transaction.atomic(using=self.db):
-                return self._record_label(*arguments, batch)
+                return self._record_label(*arguments, batch if batched else None)
 
     def _record_label(
         self,
@@ -107,7 +110,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         values: LabelValues,
         form_token: uuid.UUID | None,
         base_revision: int | None,
-        batch: ExitStack,
+        batch: ExitStack | None,
     ) -> Annotation:
         # Lock the claim row: the count of labels must not move until we have
         # added ours. NO KEY UPDATE lets the queue insert reservations that
@@ -168,7 +171,8 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         annotation.learn_wordings(sources, claim.text, named_sources)
         if state["skipped"]:
             Skip.objects.using(using).filter(claim=claim, user=annotator).delete()
-        batch.enter_context(pipeline(using))
+        if batch is not None:
+            batch.enter_context(pipeline(using))
         if reason == AnnotationRevision.Reason.CREATED:
             # The reservation is used up; expired ones of this user only take room.
             count_label(

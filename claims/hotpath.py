@@ -37,7 +37,7 @@ import re
 import uuid
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -109,6 +109,28 @@ def _execute(
         _prepared(connection, name, sql, params) if connection.vendor == "postgresql" else None
     )
     cursor.execute(*(prepared or (sql, params)))
+
+
+def _fetch_together(
+    using: str, statements: Sequence[tuple[str, dict[str, Any] | list[Any], str]]
+) -> list[list[tuple[Any, ...]]]:
+    """Run ``statements`` (sql, params, name) and return the rows of each: on
+    PostgreSQL in one pipeline, so in one round trip to the server and, outside
+    a transaction, in one transaction of their own (``pipeline``); elsewhere one
+    after another."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or not _can_pipeline():
+        return [_fetch(using, sql, params, name) for sql, params, name in statements]
+    with ExitStack() as opened:
+        cursors = [opened.enter_context(connection.cursor()) for _ in statements]
+        sent = [
+            _prepared(connection, name, sql, params) or (sql, params)
+            for sql, params, name in statements
+        ]
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            for cursor, statement in zip(cursors, sent, strict=True):
+                cursor.execute(*statement)
+        return [cursor.fetchall() for cursor in cursors]
 
 
 @contextmanager
@@ -209,10 +231,10 @@ def _prepared(
 
 @cache
 def _insert_sql(
-    model: type[models.Model], using: str, rows: int, returning: bool
+    model: type[models.Model], using: str, rows: int, returning: bool, with_pk: bool
 ) -> tuple[str, list[Any]]:
     q = connections[using].ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
     values = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
         f"INSERT INTO {q(model._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
@@ -233,14 +255,16 @@ def insert(
     save() of their own: the INSERT is built once, where the ORM builds and
     compiles it for every row (0.3 ms each). ``read_pk=False``: nothing is
     read back, not even one row's pk, so that the insert can travel with the
-    statements after it (``pipeline``).
+    statements after it (``pipeline``). Objects whose pk is set are inserted
+    with it, and nothing is read back either.
     """
     if not objects:
         return
     connection = connections[using]
     model = type(objects[0])
-    returning = read_pk and len(objects) == 1
-    sql, fields = _insert_sql(model, using, len(objects), returning)
+    with_pk = objects[0].pk is not None
+    returning = read_pk and len(objects) == 1 and not with_pk
+    sql, fields = _insert_sql(model, using, len(objects), returning, with_pk)
     params = [
         field.get_db_prep_save(field.pre_save(obj, add=True), connection)
         for obj in objects
@@ -387,19 +411,13 @@ def source_named(project_id: int, normalized: str, using: str = "default") -> So
     return None if row is None else _instance(Source, row, using)
 
 
-def article_spans(article_id: int, using: str = "default") -> list[tuple[int, int, int]]:
-    """(claim id, start, end) of an article's claims in text order, for the labelling page."""
+@cache
+def _spans_sql(using: str) -> str:
     from claims.models import Claim
 
-    connection = connections[using]
-    table = connection.ops.quote_name(Claim._meta.db_table)
-    end = connection.ops.quote_name("end")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, start, {end} FROM {table} WHERE article_id = %s ORDER BY start",
-            [article_id],
-        )
-        return cursor.fetchall()
+    q = connections[using].ops.quote_name
+    table = q(Claim._meta.db_table)
+    return f"SELECT id, start, {q('end')} FROM {table} WHERE article_id = %s ORDER BY start"
 
 
 @cache
@@ -527,17 +545,10 @@ def hand_out(
     # statement reads committed rows as of its own start) and held to the
     # commit. One round trip to the server instead of four (BEGIN, the lock,
     # the hand-out, COMMIT).
-    with connection.cursor() as locked, connection.cursor() as cursor:
-        statements = [
-            _prepared(connection, "queue_lock", lock, {"project": project_id})
-            or (lock, {"project": project_id}),
-            _prepared(connection, "hand_out", sql, params) or (sql, params),
-        ]
-        with connection.wrap_database_errors, connection.connection.pipeline():
-            locked.execute(*statements[0])
-            cursor.execute(*statements[1])
-        row = cursor.fetchone()
-    return None if row is None else row[0]
+    _, handed_out = _fetch_together(
+        using, [(lock, {"project": project_id}, "queue_lock"), (sql, params, "hand_out")]
+    )
+    return handed_out[0][0] if handed_out else None
 
 
 @cache
@@ -588,13 +599,18 @@ def progress_row(
     anchor: datetime | None,
     before: datetime | None,
     with_total: bool,
+    spans_of: int | None = None,
     using: str = "default",
-) -> tuple[Any, ...]:
-    """The labelling page's figures in one statement of index look-ups.
+) -> tuple[tuple[Any, ...], list[tuple[int, int, int]]]:
+    """The labelling page's figures in one statement of index look-ups, and the
+    claims of the article it shows (``spans_of``), read in the same round trip
+    on PostgreSQL.
 
-    (labels since ``anchor`` or all, when the latest label was made, the
-    latest label and the latest skip before ``before`` (or at all) as
-    (created_at, claim_id) pairs, the project's claim count if ``with_total``).
+    The figures: labels since ``anchor`` or all, when the latest label was
+    made, the latest label and the latest skip before ``before`` (or at all)
+    as (created_at, claim_id) pairs, the project's claim count if
+    ``with_total``. The claims: (claim id, start, end) in text order, none
+    without ``spans_of``.
     """
     connection = connections[using]
     adapt = connection.ops.adapt_datetimefield_value
@@ -606,9 +622,13 @@ def progress_row(
     sql = _progress_sql(
         using, since_anchor=anchor is not None, before=before is not None, with_total=with_total
     )
-    row = _fetch_one(using, sql, params, "progress")
+    statements = [(sql, params, "progress")]
+    if spans_of is not None:
+        statements.append((_spans_sql(using), [spans_of], "spans"))
+    rows = _fetch_together(using, statements)
     times = (1, 2, 4)
-    return tuple(_as_datetime(v) if i in times else v for i, v in enumerate(row))
+    figures = tuple(_as_datetime(v) if i in times else v for i, v in enumerate(rows[0][0]))
+    return figures, [tuple(span) for span in rows[1]] if spans_of is not None else []
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -620,7 +640,9 @@ def _as_datetime(value: Any) -> datetime | None:
 
 
 @cache
-def _label_state_sql(using: str, *, with_token: bool, lock: bool, wordings: int) -> str:
+def _label_state_sql(
+    using: str, *, with_token: bool, lock: bool, wordings: int, next_id: bool
+) -> str:
     from claims.models import (
         Annotation,
         AnnotationRevision,
@@ -653,6 +675,8 @@ def _label_state_sql(using: str, *, with_token: bool, lock: bool, wordings: int)
         f"EXISTS (SELECT 1 FROM {skip} s WHERE s.claim_id = c.id AND s.user_id = %(user)s)",
         f"EXISTS (SELECT 1 FROM {reservation} r WHERE r.user_id = %(user)s "
         f"AND (r.claim_id = c.id OR r.expires_at <= %(now)s))",
+        # The id a new label would get (see label_state).
+        f"nextval(pg_get_serial_sequence('{annotation}', 'id'))" if next_id else "NULL",
     ]
     sql = f"SELECT {', '.join(columns)}"
     if wordings:
@@ -690,6 +714,12 @@ def label_state(
     annotation, whether I hold a live reservation, how many others do,
     whether I skipped the claim, whether I have reservations to drop); and
     the project's sources the normalised ``wordings`` name, by wording.
+
+    On PostgreSQL the state also holds ``next_id``, an id from the labels'
+    sequence: a new label inserted with it needs no RETURNING, so its insert
+    can travel with the statements after it (``pipeline``) instead of taking
+    a round trip of its own. An id drawn for a label not saved is a gap in
+    the sequence, as a rolled-back insert leaves.
     """
     from claims.models import Claim, Source
 
@@ -712,6 +742,7 @@ def label_state(
         with_token=form_token is not None,
         lock=connection.features.has_select_for_update,
         wordings=len(wordings),
+        next_id=connection.vendor == "postgresql",
     )
     rows = _fetch(using, sql, params, "label_state")
     if not rows:
@@ -720,7 +751,7 @@ def label_state(
     claim = _instance(Claim, rows[0][:width], using)
     names = (
         "replayed", "mine", "reserved_by_me", "reserved_by_others", "skipped",
-        "reservations_to_drop",
+        "reservations_to_drop", "next_id",
     )  # fmt: skip
     state = dict(zip(names, rows[0][width : width + len(names)], strict=True))
     named: dict[str, Source] = {}

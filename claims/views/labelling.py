@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import push_url
 
 from claims.forms import LabelForm
-from claims.hotpath import article_spans, progress_row
+from claims.hotpath import progress_row
 from claims.models import (
     Annotation,
     Claim,
@@ -193,9 +193,12 @@ class Progress:
     previous_id: int | None
 
 
-def _progress(project: Project, user: object, annotation: Annotation | None) -> Progress:
+def _progress(
+    project: Project, user: object, annotation: Annotation | None, article_id: int | None
+) -> tuple[Progress, list[tuple[int, int, int]]]:
     """My label count, the project's claim count, and the claim I labelled or skipped
-    just before this one (or just now), in one query of index look-ups."""
+    just before this one (or just now), in one query of index look-ups; with the
+    claims of the article shown (``article_id``), read in the same round trip."""
     # The claim total is remembered for a while (Project.cached_claim_total):
     # counting it is what grows with the project. When it is not, it comes here.
     total = project.cached_claim_total()
@@ -205,14 +208,16 @@ def _progress(project: Project, user: object, annotation: Annotation | None) -> 
     # old date (a restore) is counted within minutes.
     anchor_key = f"labelled:{project.pk}:{project.created_at.timestamp()}:{user.pk}"
     anchor = cache.get(anchor_key)
+    figures, spans = progress_row(
+        project.pk,
+        user.pk,
+        anchor=anchor[0] if anchor else None,
+        before=annotation.created_at if annotation is not None else None,
+        with_total=total is None,
+        spans_of=article_id,
+    )
     counted, latest_at, labelled_at, labelled_claim, skipped_at, skipped_claim, counted_total = (
-        progress_row(
-            project.pk,
-            user.pk,
-            anchor=anchor[0] if anchor else None,
-            before=annotation.created_at if annotation is not None else None,
-            with_total=total is None,
-        )
+        figures
     )
     if total is None:
         total = counted_total
@@ -228,14 +233,15 @@ def _progress(project: Project, user: object, annotation: Annotation | None) -> 
         )
         if at is not None
     ]
-    return Progress(
+    progress = Progress(
         done=done,
         total=total,
         previous_id=max(previous)[1] if previous else None,
     )
+    return progress, spans
 
 
-def _article_parts(current: Claim) -> dict[str, object]:
+def _article_parts(current: Claim, spans: list[tuple[int, int, int]]) -> dict[str, object]:
     """The article body around the current claim, to show it in context: the
     article's claims and the text between them, before it and after it, as
     escaped HTML (``found``: the claim was among the article's claims, which a
@@ -250,7 +256,7 @@ def _article_parts(current: Claim) -> dict[str, object]:
     after: list[str] = []
     side = before
     position = 0
-    for claim_id, start, end in article_spans(current.article_id):
+    for claim_id, start, end in spans:
         if start > position:
             side.append(escape(body[position:start]))
         if claim_id == current.pk:
@@ -277,7 +283,12 @@ def _render_label(
     conflict: Annotation | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    progress = _progress(project, request.user, getattr(form, "annotation", None))
+    progress, spans = _progress(
+        project,
+        request.user,
+        getattr(form, "annotation", None),
+        None if claim is None else claim.article_id,
+    )
     context: dict[str, object] = {
         "project": project,
         "claim": claim,
@@ -290,7 +301,7 @@ def _render_label(
     }
     if claim is not None:
         context["article"] = claim.article
-        context["article_parts"] = _article_parts(claim)
+        context["article_parts"] = _article_parts(claim, spans)
         context["source_rows"] = _source_rows(form, claim)
         # The source type-ahead's list fills when a source input is first
         # focused (source_options), not with every claim.

@@ -37,7 +37,7 @@ import re
 import uuid
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -533,21 +533,19 @@ def hand_out(
         "SELECT set_config('synchronous_commit', 'off', true) "
         f"FROM {ops.quote_name(Project._meta.db_table)} WHERE id = %(project)s FOR NO KEY UPDATE"
     )
-    if connection.in_atomic_block or not _can_pipeline():
-        with transaction.atomic(using=using):
-            _fetch_one(using, lock, {"project": project_id}, "queue_lock")
-            row = _fetch_one(using, sql, params, "hand_out")
-        return None if row is None else row[0]
     # Outside a transaction, the lock and the hand-out travel together in
     # one pipeline (psycopg's pipeline mode): PostgreSQL runs the statements
     # sent before a pipeline's Sync in one transaction and commits it at the
     # Sync, so the lock is still taken before the hand-out reads (each
     # statement reads committed rows as of its own start) and held to the
     # commit. One round trip to the server instead of four (BEGIN, the lock,
-    # the hand-out, COMMIT).
-    _, handed_out = _fetch_together(
-        using, [(lock, {"project": project_id}, "queue_lock"), (sql, params, "hand_out")]
-    )
+    # the hand-out, COMMIT). Inside a caller's transaction, or without
+    # pipelines, a transaction of our own holds the lock.
+    own_transaction = connection.in_atomic_block or not _can_pipeline()
+    with transaction.atomic(using=using) if own_transaction else nullcontext():
+        _, handed_out = _fetch_together(
+            using, [(lock, {"project": project_id}, "queue_lock"), (sql, params, "hand_out")]
+        )
     return handed_out[0][0] if handed_out else None
 
 

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from claims.models import Claim, Project, Source
 
 M = TypeVar("M", bound=models.Model)
+Statement = tuple[str, dict[str, Any] | list[Any], str]
+"""A statement of this module to run: its SQL, its parameters, its name (``_prepared``)."""
 
 
 @cache
@@ -111,9 +113,7 @@ def _execute(
     cursor.execute(*(prepared or (sql, params)))
 
 
-def _fetch_together(
-    using: str, statements: Sequence[tuple[str, dict[str, Any] | list[Any], str]]
-) -> list[list[tuple[Any, ...]]]:
+def _fetch_together(using: str, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """Run ``statements`` (sql, params, name) and return the rows of each: on
     PostgreSQL in one pipeline, so in one round trip to the server and, outside
     a transaction, in one transaction of their own (``pipeline``); elsewhere one
@@ -375,11 +375,14 @@ def _claim_sql(using: str) -> str:
 
 def claim_with_article(claim_id: int, project: Project, using: str = "default") -> Claim | None:
     """The project's claim with its article (what select_related("article") reads)."""
+    row = _fetch_one(using, _claim_sql(using), {"claim": claim_id, "project": project.pk}, "claim")
+    return None if row is None else _claim_from(row, project, using)
+
+
+def _claim_from(row: Sequence[Any], project: Project, using: str) -> Claim:
+    """A claim and its article from a row of their columns (``_claim_sql``)."""
     from claims.models import Article, Claim
 
-    row = _fetch_one(using, _claim_sql(using), {"claim": claim_id, "project": project.pk}, "claim")
-    if row is None:
-        return None
     width = len(Claim._meta.concrete_fields)
     claim = _instance(Claim, row[:width], using)
     claim.article = _instance(Article, row[width:], using)
@@ -501,26 +504,62 @@ def _hand_out_sql(using: str) -> str:
         RETURNING claim_id"""
 
 
+@cache
+def _handed_out_claim_sql(using: str) -> str:
+    """PostgreSQL: the hand-out, answering with what the labelling page shows of
+    the claim handed out: the claim and its article (``_claim_sql``'s columns)
+    and the article's claims as (id, start, end) in text order (``_spans_sql``),
+    one array. SQLite has no INSERT in a WITH clause: there they are read after."""
+    from claims.models import Article, Claim
+
+    q = connections[using].ops.quote_name
+    claim = q(Claim._meta.db_table)
+    return f"""
+        WITH handed AS ({_hand_out_sql(using)})
+        SELECT {_columns(Claim, "c", using)}, {_columns(Article, "a", using)},
+            ARRAY(SELECT ARRAY[s.id, s.start, s.{q("end")}] FROM {claim} s
+                  WHERE s.article_id = c.article_id ORDER BY s.start)
+        FROM handed JOIN {claim} c ON c.id = handed.claim_id
+          JOIN {q(Article._meta.db_table)} a ON a.id = c.article_id"""
+
+
 def hand_out(
-    project_id: int, k: int, user_id: int, now: datetime, expires: datetime, using: str
-) -> int | None:
-    """Reserve the annotator's next claim until ``expires``; its id, or None when none is left."""
+    project: Project,
+    user_id: int,
+    now: datetime,
+    expires: datetime,
+    using: str,
+    *,
+    along: Sequence[Statement] = (),
+) -> tuple[Claim | None, list[tuple[int, int, int]], list[list[tuple[Any, ...]]]]:
+    """Reserve the annotator's next claim until ``expires``.
+
+    Returns the claim with its article (None when none is left), the
+    article's claims as (id, start, end) in text order, and the rows of each
+    statement ``along``, which are read first: on PostgreSQL all of it in one
+    round trip to the server, the ``along`` statements before the queue's
+    lock is taken, so they do not lengthen it.
+    """
     from claims.models import Project
 
     connection = connections[using]
     ops = connection.ops
     params: dict[str, Any] = {
-        "project": project_id,
+        "project": project.pk,
         "user": user_id,
-        "k": k,
+        "k": project.annotations_per_claim,
         "now": ops.adapt_datetimefield_value(now),
         "expires": ops.adapt_datetimefield_value(expires),
     }
-    sql = _hand_out_sql(using)
     if not connection.features.has_select_for_update:
         # SQLite: the statement is its own transaction (see the module's docstring).
-        row = _fetch_one(using, sql, params, "hand_out")
-        return None if row is None else row[0]
+        read_along = [_fetch(using, *statement) for statement in along]
+        row = _fetch_one(using, _hand_out_sql(using), params, "hand_out")
+        claim = None if row is None else claim_with_article(row[0], project, using)
+        if claim is None:
+            return None, [], read_along
+        spans = _fetch(using, _spans_sql(using), [claim.article_id], "spans")
+        return claim, [tuple(span) for span in spans], read_along
     # Serialise hand-outs per project (see the module's docstring). NO KEY
     # UPDATE, not UPDATE: a label being saved meanwhile inserts rows
     # referencing the project (a KEY SHARE lock) while holding its claim, and
@@ -543,10 +582,18 @@ def hand_out(
     # pipelines, a transaction of our own holds the lock.
     own_transaction = connection.in_atomic_block or not _can_pipeline()
     with transaction.atomic(using=using) if own_transaction else nullcontext():
-        _, handed_out = _fetch_together(
-            using, [(lock, {"project": project_id}, "queue_lock"), (sql, params, "hand_out")]
+        *read_along, _, handed_out = _fetch_together(
+            using,
+            [
+                *along,
+                (lock, {"project": project.pk}, "queue_lock"),
+                (_handed_out_claim_sql(using), params, "hand_out"),
+            ],
         )
-    return handed_out[0][0] if handed_out else None
+    if not handed_out:
+        return None, [], read_along
+    *columns, spans = handed_out[0]
+    return _claim_from(columns, project, using), [tuple(span) for span in spans], read_along
 
 
 @cache
@@ -590,28 +637,21 @@ def _progress_sql(using: str, *, since_anchor: bool, before: bool, with_total: b
     return "SELECT " + ", ".join(columns)
 
 
-def progress_row(
+def progress_statement(
     project_id: int,
     user_id: int,
     *,
     anchor: datetime | None,
     before: datetime | None,
     with_total: bool,
-    spans_of: int | None = None,
     using: str = "default",
-) -> tuple[tuple[Any, ...], list[tuple[int, int, int]]]:
-    """The labelling page's figures in one statement of index look-ups, and the
-    claims of the article it shows (``spans_of``), read in the same round trip
-    on PostgreSQL.
-
-    The figures: labels since ``anchor`` or all, when the latest label was
-    made, the latest label and the latest skip before ``before`` (or at all)
-    as (created_at, claim_id) pairs, the project's claim count if
-    ``with_total``. The claims: (claim id, start, end) in text order, none
-    without ``spans_of``.
-    """
-    connection = connections[using]
-    adapt = connection.ops.adapt_datetimefield_value
+) -> Statement:
+    """The labelling page's figures in one statement of index look-ups
+    (``progress_figures`` reads its row): labels since ``anchor`` or all, when
+    the latest label was made, the latest label and the latest skip before
+    ``before`` (or at all) as (created_at, claim_id) pairs, the project's
+    claim count if ``with_total``."""
+    adapt = connections[using].ops.adapt_datetimefield_value
     params = {"project": project_id, "user": user_id}
     if anchor is not None:
         params["anchor"] = adapt(anchor)
@@ -620,13 +660,23 @@ def progress_row(
     sql = _progress_sql(
         using, since_anchor=anchor is not None, before=before is not None, with_total=with_total
     )
-    statements = [(sql, params, "progress")]
-    if spans_of is not None:
-        statements.append((_spans_sql(using), [spans_of], "spans"))
-    rows = _fetch_together(using, statements)
+    return sql, params, "progress"
+
+
+def progress_figures(row: Sequence[Any]) -> tuple[Any, ...]:
+    """The figures of ``progress_statement``'s row, its dates as dates."""
     times = (1, 2, 4)
-    figures = tuple(_as_datetime(v) if i in times else v for i, v in enumerate(rows[0][0]))
-    return figures, [tuple(span) for span in rows[1]] if spans_of is not None else []
+    return tuple(_as_datetime(v) if i in times else v for i, v in enumerate(row))
+
+
+def progress_row(
+    statement: Statement, spans_of: int, using: str = "default"
+) -> tuple[tuple[Any, ...], list[tuple[int, int, int]]]:
+    """The figures of ``statement`` (``progress_statement``) and the claims of
+    article ``spans_of`` as (claim id, start, end) in text order, read in the
+    same round trip on PostgreSQL."""
+    figures, spans = _fetch_together(using, [statement, (_spans_sql(using), [spans_of], "spans")])
+    return progress_figures(figures[0]), [tuple(span) for span in spans]
 
 
 def _as_datetime(value: Any) -> datetime | None:

@@ -90,15 +90,16 @@ def test_the_queue_lock_and_hand_out_travel_together_outside_a_transaction(
     sent = [q["sql"] for q in queries.captured_queries]
     if connection.vendor == "postgresql":
         # In one pipeline, committed at its end: no BEGIN or COMMIT of their
-        # own, the project's lock before the hand-out.
+        # own, the project's lock before the hand-out, which answers with the
+        # claim, its article and the article's claims.
         assert [sql.split("(")[0].rsplit("_", 1)[0] for sql in sent] == [
             "EXECUTE wb_queue_lock",
             "EXECUTE wb_hand_out",
-            "EXECUTE wb_claim",
         ]
         assert connection.connection.info.transaction_status == 0  # idle: committed
     else:
-        assert len(sent) == 2 and sent[0].lstrip().startswith("INSERT INTO")
+        # The hand-out, then the claim with its article, then the article's claims.
+        assert len(sent) == 3 and sent[0].lstrip().startswith("INSERT INTO")
     assert Reservation.objects.get(user=annotator).claim == claim
 
 

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator, Sequence
 
     from django.contrib.auth.models import AbstractBaseUser
+
+    from claims.hotpath import Statement
 from claims.models.articles import (
     Article,
     suggestion_to_json,
@@ -350,20 +352,18 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         The reservation keeps two annotators asking at once from both taking
         the last slot; it expires by itself.
         """
-        from claims.hotpath import claim_with_article, hand_out
+        return self.hand_out_page(user, project)[0]
+
+    def hand_out_page(
+        self, user: AbstractBaseUser, project: Project, along: Sequence[Statement] = ()
+    ) -> tuple[Claim | None, list[tuple[int, int, int]], list[list[tuple[Any, ...]]]]:
+        """``next_for``, with what the labelling page reads with the claim: its
+        article's claims as (id, start, end) in text order, and the rows of the
+        statements ``along`` (``claims.hotpath.hand_out``)."""
+        from claims.hotpath import hand_out
 
         now = timezone.now()
-        claim_id = hand_out(
-            project.pk,
-            project.annotations_per_claim,
-            user.pk,
-            now,
-            now + _reservation_span(),
-            using=self.db,
-        )
-        if claim_id is None:
-            return None
-        return claim_with_article(claim_id, project, using=self.db)
+        return hand_out(project, user.pk, now, now + _reservation_span(), self.db, along=along)
 
 
 def _reservation_span() -> timedelta:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import push_url
 
 from claims.forms import LabelForm
-from claims.hotpath import progress_row
+from claims.hotpath import progress_figures, progress_row, progress_statement
 from claims.models import (
     Annotation,
     Claim,
@@ -69,10 +69,7 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
     if "claim" in request.GET:
         claim = get_claim_for_user(project, request.GET["claim"])
     else:
-        claim = Claim.objects.next_for(request.user, project)
-        if claim is None:
-            return _render_label(request, project, None, None)
-        return _render_label(request, project, claim, _form_for(project, claim, None))
+        return _next_claim_page(request, project)
     return _render_label(request, project, claim, _form_for(project, claim, request.user))
 
 
@@ -80,9 +77,7 @@ def _after_save(request: HttpRequest, project: Project) -> HttpResponse:
     url = reverse("label", args=[project.slug])
     if not request.htmx:
         return redirect(url)
-    claim = Claim.objects.next_for(request.user, project)
-    form = _form_for(project, claim, None) if claim else None
-    return push_url(_render_label(request, project, claim, form), url)
+    return push_url(_next_claim_page(request, project), url)
 
 
 def _form_for(project: Project, claim: Claim, user: object | None) -> LabelForm:
@@ -193,52 +188,58 @@ class Progress:
     previous_id: int | None
 
 
-def _progress(
-    project: Project, user: object, annotation: Annotation | None, article_id: int | None
-) -> tuple[Progress, list[tuple[int, int, int]]]:
-    """My label count, the project's claim count, and the claim I labelled or skipped
-    just before this one (or just now), in one query of index look-ups; with the
-    claims of the article shown (``article_id``), read in the same round trip."""
-    # The claim total is remembered for a while (Project.cached_claim_total):
-    # counting it is what grows with the project. When it is not, it comes here.
-    total = project.cached_claim_total()
-    # My label count grows by one between two claims: count only the labels
-    # since the last count (an index range) instead of all of them again
-    # (4 ms at 50,000 labels). The anchor expires, so a label stored with an
-    # old date (a restore) is counted within minutes.
-    anchor_key = f"labelled:{project.pk}:{project.created_at.timestamp()}:{user.pk}"
-    anchor = cache.get(anchor_key)
-    figures, spans = progress_row(
-        project.pk,
-        user.pk,
-        anchor=anchor[0] if anchor else None,
-        before=annotation.created_at if annotation is not None else None,
-        with_total=total is None,
-        spans_of=article_id,
-    )
-    counted, latest_at, labelled_at, labelled_claim, skipped_at, skipped_claim, counted_total = (
-        figures
-    )
-    if total is None:
-        total = counted_total
-        project.remember_claim_total(total)
-    done = counted + (anchor[1] if anchor else 0)
-    if latest_at is not None:
-        cache.set(anchor_key, (latest_at, done), LABEL_COUNT_ANCHOR_SECONDS)
-    previous = [
-        (at, claim_id)
-        for at, claim_id in (
-            (labelled_at, labelled_claim),
-            (skipped_at, skipped_claim),
+class _ProgressReading:
+    """My label count, the project's claim count, and the claim I labelled or
+    skipped just before this one (or just now): one statement of index
+    look-ups (``statement``), sent with the page's other reads, and what its
+    row says (``progress``)."""
+
+    def __init__(self, project: Project, user: object, annotation: Annotation | None) -> None:
+        self.project = project
+        # The claim total is remembered for a while (Project.cached_claim_total):
+        # counting it is what grows with the project. When it is not, it comes here.
+        self.total = project.cached_claim_total()
+        # My label count grows by one between two claims: count only the labels
+        # since the last count (an index range) instead of all of them again
+        # (4 ms at 50,000 labels). The anchor expires, so a label stored with an
+        # old date (a restore) is counted within minutes.
+        self.anchor_key = f"labelled:{project.pk}:{project.created_at.timestamp()}:{user.pk}"
+        self.anchor = cache.get(self.anchor_key)
+        self.statement = progress_statement(
+            project.pk,
+            user.pk,
+            anchor=self.anchor[0] if self.anchor else None,
+            before=annotation.created_at if annotation is not None else None,
+            with_total=self.total is None,
         )
-        if at is not None
-    ]
-    progress = Progress(
-        done=done,
-        total=total,
-        previous_id=max(previous)[1] if previous else None,
+
+    def progress(self, figures: tuple[object, ...]) -> Progress:
+        counted, latest_at, labelled_at, labelled_claim, skipped_at, skipped_claim, total = figures
+        if self.total is None:
+            self.project.remember_claim_total(total)
+        else:
+            total = self.total
+        done = counted + (self.anchor[1] if self.anchor else 0)
+        if latest_at is not None:
+            cache.set(self.anchor_key, (latest_at, done), LABEL_COUNT_ANCHOR_SECONDS)
+        previous = [
+            (at, claim_id)
+            for at, claim_id in ((labelled_at, labelled_claim), (skipped_at, skipped_claim))
+            if at is not None
+        ]
+        return Progress(done=done, total=total, previous_id=max(previous)[1] if previous else None)
+
+
+def _next_claim_page(request: HttpRequest, project: Project) -> HttpResponse:
+    """The queue's next claim, its article's claims and the page's figures read
+    together (one round trip to the server on PostgreSQL)."""
+    reading = _ProgressReading(project, request.user, None)
+    claim, spans, (figures,) = Claim.objects.hand_out_page(
+        request.user, project, along=[reading.statement]
     )
-    return progress, spans
+    form = _form_for(project, claim, None) if claim is not None else None
+    page = (reading.progress(progress_figures(figures[0])), spans)
+    return _render_label(request, project, claim, form, page=page)
 
 
 def _article_parts(current: Claim, spans: list[tuple[int, int, int]]) -> dict[str, object]:
@@ -282,13 +283,16 @@ def _render_label(
     *,
     conflict: Annotation | None = None,
     status: int = 200,
+    page: tuple[Progress, list[tuple[int, int, int]]] | None = None,
 ) -> HttpResponse:
-    progress, spans = _progress(
-        project,
-        request.user,
-        getattr(form, "annotation", None),
-        None if claim is None else claim.article_id,
-    )
+    """The labelling page (the card alone for htmx); ``page``: its figures and
+    the claim's article's claims, when they were read with the claim."""
+    if page is not None:
+        progress, spans = page
+    else:
+        reading = _ProgressReading(project, request.user, getattr(form, "annotation", None))
+        figures, spans = progress_row(reading.statement, claim.article_id)
+        progress = reading.progress(figures)
     context: dict[str, object] = {
         "project": project,
         "claim": claim,

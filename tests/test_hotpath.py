@@ -179,3 +179,44 @@ def test_a_failing_statement_in_a_batch_rolls_back_the_whole_transaction(
     # The connection is usable afterwards.
     insert([AnnotationSource(annotation=annotation, source=source, position=0)], read_pk=False)
     assert AnnotationSource.objects.filter(annotation=annotation, source=source).count() == 1
+
+
+def test_the_label_page_reads_the_claim_and_its_figures_with_the_hand_out(
+    annotator_client, project, article
+):
+    from django.utils.html import escape
+
+    from .test_labeling import label_url
+
+    with CaptureQueriesContext(connection) as queries:
+        response = annotator_client.get(label_url(project))
+    # The label set, read once per process and stamp, and the test's savepoints aside.
+    sent = [
+        q["sql"].strip()
+        for q in queries.captured_queries
+        if "SAVEPOINT" not in q["sql"] and not q["sql"].startswith('SELECT "claims_label"')
+    ]
+    claims = list(article.claims.order_by("start"))
+    if connection.vendor == "postgresql":
+        # After the session and the project: progress, then the queue's lock
+        # and the hand-out, which answers with the claim, its article and the
+        # article's claims; nothing is read after it.
+        assert [sql.split("(")[0].rsplit("_", 1)[0] for sql in sent] == [
+            "EXECUTE wb_session",
+            "EXECUTE wb_project",
+            "EXECUTE wb_progress",
+            "EXECUTE wb_queue_lock",
+            "EXECUTE wb_hand_out",
+        ]
+    else:
+        # Progress, the hand-out, then the claim and its article's claims.
+        assert len(sent) == 6
+        assert sent[2].startswith("SELECT (SELECT COUNT(*)")
+        assert sent[3].startswith('INSERT INTO "claims_reservation"')
+        assert sent[5].startswith('SELECT id, start, "end"')
+    # The page shows the first claim as the one to label, the article's other
+    # claims marked in its text, as read with the hand-out.
+    body = response.content.decode()
+    assert f'name="claim" value="{claims[0].pk}"' in body
+    for other in claims[1:]:
+        assert f'<span class="claim">{escape(other.text)}</span>' in body

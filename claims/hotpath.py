@@ -16,7 +16,9 @@ next open claim in the article they are in, in the articles after it, else
 the first open claim of the project) and the reservation cost about 4 ms of
 Python per request to build and compile, against well under a millisecond
 in the database. Here they are one statement: an INSERT of the reservation that
-SELECTs its claim, returning the claim's id.
+SELECTs its claim, returning the claim's id. On PostgreSQL a WITH around it
+answers with the claim, its article and the article's claims, which SQLite
+reads after it (``hand_out``).
 
 On SQLite that one statement is also the whole transaction: a writing
 statement takes the database's write lock before it reads, so two

@@ -207,6 +207,8 @@ WSGI_APPLICATION = "workbench.wsgi.application"
 def postgres_options(database: dict[str, object]) -> dict[str, object]:
     """PostgreSQL settings for our connections, unless the database URL's own say otherwise.
 
+    - The engine is ``workbench.postgresql``: Django's, with a health check of
+      a kept connection that costs no round trip to the server.
     - ``jit=off``: PostgreSQL compiles a query whose estimated cost is high
       enough (the review queue's, the dashboard's) to machine code before
       running it: 0.75 s of compiling for a page of the review queue that
@@ -221,6 +223,7 @@ def postgres_options(database: dict[str, object]) -> dict[str, object]:
       prepared (Django sends its own queries with the values in).
     """
     if database["ENGINE"] == "django.db.backends.postgresql":
+        database["ENGINE"] = "workbench.postgresql"
         options = database.setdefault("OPTIONS", {})
         for setting in ("jit=off", "plan_cache_mode=force_generic_plan"):
             if setting.split("=")[0] not in str(options.get("options", "")):

@@ -225,10 +225,12 @@ def _prepared(
     driver = connection.connection
     prepared = _PREPARED.setdefault(driver, set())
     if statement not in prepared:
+        typed = f"({', '.join(types)})" if types else ""
         with connection.wrap_database_errors, driver.cursor() as cursor:
-            cursor.execute(f"PREPARE {statement}({', '.join(types)}) AS {text}")
+            cursor.execute(f"PREPARE {statement}{typed} AS {text}")
         prepared.add(statement)
-    return f"EXECUTE {statement}({', '.join(['%s'] * len(values))})", values
+    placeholders = f"({', '.join(['%s'] * len(values))})" if values else ""
+    return f"EXECUTE {statement}{placeholders}", values
 
 
 @cache
@@ -305,58 +307,97 @@ def count_label(claim_id: int, user_id: int, now: datetime | None, using: str = 
 
 
 @cache
-def _session_sql(using: str) -> str:
+def _session_sql(using: str, *, with_project: bool) -> str:
     from django.contrib.auth import get_user_model
 
-    from claims.models import UserSession
+    from claims.models import Project, UserSession
 
     user = get_user_model()
     q = connections[using].ops.quote_name
+    project = (
+        f""",
+            {_columns(Project, "p", using)}, {_project_figures("s.user_id", using)}"""
+        if with_project
+        else ""
+    )
+    joined = (
+        f"""
+          LEFT JOIN {q(Project._meta.db_table)} p ON p.slug = %(slug)s"""
+        if with_project
+        else ""
+    )
     return f"""
-        SELECT s.session_data, {_columns(user, "u", using)}
+        SELECT s.session_data, {_columns(user, "u", using)}{project}
         FROM {q(UserSession._meta.db_table)} s
-          LEFT JOIN {q(user._meta.db_table)} u ON u.{q(user._meta.pk.column)} = s.user_id
+          LEFT JOIN {q(user._meta.db_table)} u ON u.{q(user._meta.pk.column)} = s.user_id{joined}
         WHERE s.session_key = %(key)s AND s.expire_date > %(now)s"""
 
 
 def session_with_user(
-    session_key: str, now: datetime, using: str = "default"
-) -> tuple[str, AbstractBaseUser | None] | None:
-    """A live session's data and the user signed in with it (None if nobody is),
-    or None when there is no such session (``claims.sessions``)."""
+    session_key: str, now: datetime, using: str = "default", *, project_slug: str | None = None
+) -> tuple[str, AbstractBaseUser | None, Project | None] | None:
+    """A live session's data, the user signed in with it (None if nobody is)
+    and, given ``project_slug``, that project as ``project_with_role`` reads it
+    for the session's user (None if there is no such project or nobody is
+    signed in), all in one statement; None when there is no such session
+    (``claims.sessions``)."""
     from django.contrib.auth import get_user_model
 
     params = {"key": session_key, "now": connections[using].ops.adapt_datetimefield_value(now)}
-    row = _fetch_one(using, _session_sql(using), params, "session")
+    if project_slug is not None:
+        params["slug"] = project_slug
+    with_project = project_slug is not None
+    row = _fetch_one(
+        using,
+        _session_sql(using, with_project=with_project),
+        params,
+        "session_project" if with_project else "session",
+    )
     if row is None:
         return None
-    user = None if row[1] is None else _instance(get_user_model(), row[1:], using)
-    return row[0], user
+    user_model = get_user_model()
+    width = 1 + len(user_model._meta.concrete_fields)
+    user = None if row[1] is None else _instance(user_model, row[1:width], using)
+    project = None
+    if with_project and user is not None and row[width] is not None:
+        project = _project_from(row[width:], user, using)
+    return row[0], user, project
 
 
-@cache
-def _project_sql(using: str) -> str:
-    from claims.models import Label, Membership, Project
+def _project_figures(user_id: str, using: str) -> str:
+    """The columns read with a project: the role of the user whose id
+    ``user_id`` gives, and the count and last change of its label set."""
+    from claims.models import Label, Membership
 
     q = connections[using].ops.quote_name
     label = q(Label._meta.db_table)
     return f"""
-        SELECT {_columns(Project, "p", using)},
             (SELECT m.role FROM {q(Membership._meta.db_table)} m
-             WHERE m.project_id = p.id AND m.user_id = %(user)s),
+             WHERE m.project_id = p.id AND m.user_id = {user_id}),
             (SELECT COUNT(*) FROM {label} l WHERE l.project_id = p.id),
-            (SELECT MAX(l.updated_at) FROM {label} l WHERE l.project_id = p.id)
+            (SELECT MAX(l.updated_at) FROM {label} l WHERE l.project_id = p.id)"""
+
+
+@cache
+def _project_sql(using: str) -> str:
+    from claims.models import Project
+
+    q = connections[using].ops.quote_name
+    return f"""
+        SELECT {_columns(Project, "p", using)}, {_project_figures("%(user)s", using)}
         FROM {q(Project._meta.db_table)} p WHERE p.slug = %(slug)s"""
 
 
 def project_with_role(slug: str, user: AbstractBaseUser, using: str = "default") -> Project | None:
     """The project by its slug, with the user's role (``Project.role_of`` reads it)
     and the stamp of its label set (``Project.label_choices`` reads that)."""
+    row = _fetch_one(using, _project_sql(using), {"user": user.pk, "slug": slug}, "project")
+    return None if row is None else _project_from(row, user, using)
+
+
+def _project_from(row: Sequence[Any], user: AbstractBaseUser, using: str) -> Project:
     from claims.models import Project
 
-    row = _fetch_one(using, _project_sql(using), {"user": user.pk, "slug": slug}, "project")
-    if row is None:
-        return None
     project = _instance(Project, row[:-3], using)
     if not user.is_superuser:
         project.member_role = row[-3]

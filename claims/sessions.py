@@ -7,12 +7,17 @@ session row (``UserSession``) carries its user's id, the store reads both in
 one hand-written query (``claims.hotpath.session_with_user``), and the
 middleware takes that user when Django's own checks would pass for it.
 
+A project's pages read the project first (``claims.views.access``): for
+them the middleware asks the store to read the project with the session, for
+the session's user, in the same query (``project_read_with_session``).
+
 Settings: ``SESSION_ENGINE = "claims.sessions"`` and
 ``claims.sessions.AuthenticationMiddleware`` in place of Django's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -23,13 +28,13 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore as DatabaseStore
 from django.db import router
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
 
 from claims.hotpath import session_with_user
-from claims.models import UserSession
+from claims.models import Project, UserSession
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -39,11 +44,16 @@ class SessionStore(DatabaseStore):
 
     After loading, ``user`` is the user whose id the session row carries, or
     None; it is only a candidate: ``get_user`` decides whether it is signed in.
+    Given a ``project_slug`` before loading, it also reads that project for
+    that user (``project``; None when there is none or nobody signed in).
     """
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
         self.user: AbstractBaseUser | None = None
+        self.project_slug: str | None = None
+        self.project: Project | None = None
+        self.project_read = False
 
     @classmethod
     def get_model_class(cls) -> type[UserSession]:
@@ -59,12 +69,16 @@ class SessionStore(DatabaseStore):
         if self.session_key is None:
             return None
         found = session_with_user(
-            self.session_key, timezone.now(), using=router.db_for_read(self.model)
+            self.session_key,
+            timezone.now(),
+            using=router.db_for_read(self.model),
+            project_slug=self.project_slug,
         )
         if found is None:
             self._session_key = None
             return None
-        data, self.user = found
+        data, self.user, self.project = found
+        self.project_read = self.project_slug is not None
         return self.model(session_key=self.session_key, session_data=data)
 
 
@@ -103,9 +117,47 @@ def _user_read_with_session(request: HttpRequest) -> AbstractBaseUser | None:
     return user
 
 
+def project_read_with_session(request: HttpRequest, slug: str) -> tuple[bool, Project | None]:
+    """Whether the project ``slug`` was read with the request's session for
+    the user signed in, and if so that project (None: there is no such
+    project). ``claims.views.access`` checks the user's role in it."""
+    session = request.session
+    if (
+        not isinstance(session, SessionStore)
+        or not session.project_read
+        or session.project_slug != slug
+        or session.user is None
+        or not request.user.is_authenticated
+        or request.user.pk != session.user.pk
+    ):
+        return False, None
+    return True, session.project
+
+
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
-    """Django's authentication middleware, with ``get_user`` from this module."""
+    """Django's authentication middleware, with ``get_user`` from this module.
+
+    Before a project's page (a view of ``claims.views`` with a ``slug``) loads
+    the session, it asks the session store to read that project with it.
+    """
 
     def process_request(self, request: HttpRequest) -> None:
         super().process_request(request)
         request.user = SimpleLazyObject(lambda: get_user(request))
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[Any, ...],
+        view_kwargs: dict[str, Any],
+    ) -> None:
+        session = getattr(request, "session", None)
+        slug = view_kwargs.get("slug")
+        if (
+            isinstance(session, SessionStore)
+            and isinstance(slug, str)
+            and view_func.__module__.startswith("claims.views.")
+            and not hasattr(session, "_session_cache")  # not loaded yet
+        ):
+            session.project_slug = slug

@@ -198,22 +198,23 @@ def test_the_label_page_reads_the_claim_and_its_figures_with_the_hand_out(
     ]
     claims = list(article.claims.order_by("start"))
     if connection.vendor == "postgresql":
-        # After the session and the project: progress, then the queue's lock
-        # and the hand-out, which answers with the claim, its article and the
-        # article's claims; nothing is read after it.
+        # After the session read with the project: progress, then the queue's
+        # lock and the hand-out, which answers with the claim, its article and
+        # the article's claims; nothing is read after it.
         assert [sql.split("(")[0].rsplit("_", 1)[0] for sql in sent] == [
-            "EXECUTE wb_session",
-            "EXECUTE wb_project",
+            "EXECUTE wb_session_project",
             "EXECUTE wb_progress",
             "EXECUTE wb_queue_lock",
             "EXECUTE wb_hand_out",
         ]
     else:
-        # Progress, the hand-out, then the claim and its article's claims.
-        assert len(sent) == 6
-        assert sent[2].startswith("SELECT (SELECT COUNT(*)")
-        assert sent[3].startswith('INSERT INTO "claims_reservation"')
-        assert sent[5].startswith('SELECT id, start, "end"')
+        # The session with the project, progress, the hand-out, then the claim
+        # and its article's claims.
+        assert len(sent) == 5
+        assert sent[0].startswith("SELECT s.session_data") and '"claims_project" p' in sent[0]
+        assert sent[1].startswith("SELECT (SELECT COUNT(*)")
+        assert sent[2].startswith('INSERT INTO "claims_reservation"')
+        assert sent[4].startswith('SELECT id, start, "end"')
     # The page shows the first claim as the one to label, the article's other
     # claims marked in its text, as read with the hand-out.
     body = response.content.decode()

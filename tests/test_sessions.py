@@ -100,3 +100,53 @@ def test_an_unknown_session_cookie_is_anonymous(db):
     client = Client()
     client.cookies[settings.SESSION_COOKIE_NAME] = "x" * 32
     assert client.get(HOME).status_code == 302
+
+
+def _project_reads(queries) -> list[str]:
+    # Statements naming the project table, on PostgreSQL by their prepared name.
+    return [
+        q["sql"]
+        for q in queries
+        if '"claims_project" p' in q["sql"] or "wb_project" in q["sql"] or "wb_session" in q["sql"]
+    ]
+
+
+def test_a_project_page_reads_its_project_with_the_session(annotator, project):
+    client = client_for(annotator)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/p/{project.slug}/")
+    assert response.status_code == 200
+    reads = _project_reads(queries)
+    assert len(reads) == 1, reads
+    assert "session_data" in reads[0] or "wb_session_project" in reads[0]
+
+
+def test_the_project_read_with_the_session_answers_for_each_users_role(
+    annotator, outsider, manager, project
+):
+    # Read with each user's own session: a member sees it, an outsider gets a
+    # 404, a member whose role is too low gets a 403, a superuser manages it.
+    assert client_for(annotator).get(f"/p/{project.slug}/").status_code == 200
+    assert client_for(outsider).get(f"/p/{project.slug}/").status_code == 404
+    assert client_for(annotator).get(f"/p/{project.slug}/dashboard/").status_code == 403
+    assert client_for(manager).get(f"/p/{project.slug}/dashboard/").status_code == 200
+    outsider.is_superuser = True
+    outsider.save()
+    assert client_for(outsider).get(f"/p/{project.slug}/dashboard/").status_code == 200
+    assert client_for(annotator).get("/p/no-such-project/").status_code == 404
+
+
+def test_a_project_read_with_someone_elses_session_is_not_used(rf, annotator, outsider, project):
+    from claims.sessions import SessionStore, project_read_with_session
+
+    session = SessionStore(client_for(annotator).cookies[settings.SESSION_COOKIE_NAME].value)
+    session.project_slug = project.slug
+    session.load()
+    assert session.project is not None and session.project.pk == project.pk
+    request = rf.get(f"/p/{project.slug}/")
+    request.session = session
+    request.user = annotator
+    assert project_read_with_session(request, project.slug) == (True, session.project)
+    assert project_read_with_session(request, "another-project") == (False, None)
+    request.user = outsider
+    assert project_read_with_session(request, project.slug) == (False, None)

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from claims.hotpath import claim_with_article, project_with_role
 from claims.models import Article, Claim, Project, Role
+from claims.sessions import project_read_with_session
 
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3}
 
@@ -25,8 +26,10 @@ def get_project_for_user(
     member whose role is too low for the page gets a 403.
     """
     # Every page asks this first: the project, the role and the label set's
-    # stamp come in one hand-written query.
-    project = project_with_role(slug, request.user)
+    # stamp come in one hand-written query, most often the session's.
+    read, project = project_read_with_session(request, slug)
+    if not read:
+        project = project_with_role(slug, request.user)
     if project is None:
         raise Http404("No such project.")
     role = project.role_of(request.user)

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db import connections, models, transaction
 from django.db.models.sql import Query
 from django.utils.dateparse import parse_datetime
+from psycopg.types.json import Jsonb
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -170,6 +171,7 @@ _PG_TYPES: tuple[tuple[type, str], ...] = (
     (datetime, "timestamptz"),
     (uuid.UUID, "uuid"),
     (str, "text"),
+    (Jsonb, "jsonb"),  # a JSONField's value, as Django adapts it for psycopg
 )
 _PREPARED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
@@ -293,16 +295,22 @@ def count_label(claim_id: int, user_id: int, now: datetime | None, using: str = 
     connection = connections[using]
     q = connection.ops.quote_name
     with connection.cursor() as cursor:
-        cursor.execute(
+        _execute(
+            connection,
+            cursor,
             f"UPDATE {q(Claim._meta.db_table)} SET annotation_count = annotation_count + 1 "
             "WHERE id = %s",
             [claim_id],
+            "count_label",
         )
         if now is not None:
-            cursor.execute(
+            _execute(
+                connection,
+                cursor,
                 f"DELETE FROM {q(Reservation._meta.db_table)} "
                 "WHERE user_id = %s AND (claim_id = %s OR expires_at <= %s)",
                 [user_id, claim_id, connection.ops.adapt_datetimefield_value(now)],
+                "drop_reservations",
             )
 
 

@@ -65,6 +65,35 @@ def test_a_statement_with_a_null_value_is_sent_as_written(annotator, project, ar
     assert Annotation.objects.get(claim=claim).revisions.get().form_token is None
 
 
+def test_a_new_label_is_saved_by_prepared_statements_on_postgresql(
+    annotator_client, project, article
+):
+    claim = article.claims.order_by("index").first()
+    assert annotator_client.get(label_url(project)).status_code == 200  # reserves it
+    with CaptureQueriesContext(connection) as queries:
+        response = post_label(annotator_client, project, claim)
+    assert response.status_code == 302
+    writes = [
+        q["sql"]
+        for q in queries
+        if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}
+        or q["sql"].startswith("EXECUTE wb_")
+        and any(verb in q["sql"] for verb in ("insert_", "count_label", "drop_reservations"))
+    ]
+    names = [sql.split("(")[0].rsplit("_", 1)[0] for sql in writes]
+    if connection.vendor == "postgresql":
+        # The label, its count on the claim, the reservation it used up and
+        # its revision: each run by the name it was prepared with.
+        assert names == [
+            "EXECUTE wb_insert_annotation",
+            "EXECUTE wb_count_label",
+            "EXECUTE wb_drop_reservations",
+            "EXECUTE wb_insert_annotationrevision",
+        ]
+    else:
+        assert [sql.split()[0] for sql in writes] == ["INSERT", "UPDATE", "DELETE", "INSERT"]
+
+
 def test_behind_a_transaction_pooler_nothing_is_prepared(annotator_client, project, article):
     # DISABLE_SERVER_SIDE_CURSORS is Django's setting for a pooler in
     # transaction mode, where a prepared statement may be gone by the next one.

@@ -124,7 +124,14 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         # On PostgreSQL the statements of a new label travel in two round
         # trips (hotpath.pipeline): BEGIN with this read, which also draws the
         # label's id, and the rest with the COMMIT.
-        from claims.hotpath import count_label, insert, label_state, pipeline
+        from claims.hotpath import (
+            count_label_statements,
+            insert,
+            insert_statement,
+            label_state,
+            pipeline,
+            write,
+        )
 
         using = self.db
         # The posted names, and the wordings that may be learned as aliases:
@@ -176,18 +183,25 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             Skip.objects.using(using).filter(claim=claim, user=annotator).delete()
         if batch is not None:
             batch.enter_context(pipeline(using))
+        # The writes go as one statement on PostgreSQL (hotpath.write).
+        writes = []
         if reason == AnnotationRevision.Reason.CREATED:
-            # With its id from the read (PostgreSQL), the insert reads nothing back.
-            insert([annotation], using=using)
+            if annotation.pk is None:
+                # SQLite: the label's id comes back from its insert.
+                insert([annotation], using=using)
+            else:
+                # With its id from the read (PostgreSQL), the insert reads nothing back.
+                writes.append(insert_statement([annotation], using))
             # The reservation is used up; expired ones of this user only take room.
-            count_label(
+            writes += count_label_statements(
                 claim.pk,
                 annotator.pk,
                 timezone.now() if state["reservations_to_drop"] else None,
                 using=using,
             )
             claim.annotation_count = count + 1
-        annotation.insert_source_links(sources)
+        if links := annotation.source_links_for(sources):
+            writes.append(insert_statement(links, using))
         revision = AnnotationRevision(
             annotation=annotation,
             number=annotation.revision,
@@ -196,7 +210,8 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             data=annotation.snapshot([source.name for _, source in sources]),
             form_token=form_token,
         )
-        insert([revision], using=using, read_pk=False)
+        writes.append(insert_statement([revision], using))
+        write(using, writes)
         return annotation
 
     def insert_suggested(

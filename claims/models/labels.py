@@ -222,21 +222,16 @@ class Annotation(models.Model):
                 source=source, normalized=normalized, defaults={"alias": wording}
             )
 
-    def insert_source_links(self, sources: Sequence[tuple[SourceChoice, Source]]) -> None:
-        """The annotation's source rows, in the order given; nothing is read back,
-        so the insert can travel with the statements after it (hotpath.pipeline)."""
-        from claims.hotpath import insert
-
-        insert(
-            [
-                AnnotationSource(
-                    annotation=self, source=source, position=position, wording=choice.wording
-                )
-                for position, (choice, source) in enumerate(sources)
-            ],
-            using=self._state.db or "default",
-            read_pk=False,
-        )
+    def source_links_for(
+        self, sources: Sequence[tuple[SourceChoice, Source]]
+    ) -> list[AnnotationSource]:
+        """The annotation's source rows to insert, in the order given."""
+        return [
+            AnnotationSource(
+                annotation=self, source=source, position=position, wording=choice.wording
+            )
+            for position, (choice, source) in enumerate(sources)
+        ]
 
     def snapshot(self, source_names: list[str] | None = None) -> dict[str, Any]:
         return {

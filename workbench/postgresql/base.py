@@ -3,16 +3,18 @@
 With ``CONN_HEALTH_CHECKS`` Django sends ``SELECT 1`` before the first query
 of every request on a kept connection, so that a connection the server
 dropped (a restart, ``pg_terminate_backend``, an idle timeout) is replaced
-instead of failing the request: one round trip more for every request, 0.3
-ms of the labelling loop's 10 ms on the machine of the README's benchmarks.
+instead of failing the request: one round trip more for every request (0.1
+ms in a tight loop on the machine of the README's benchmarks, and CPU time
+in the worker).
 
 A server that drops a connection says so on its socket first (an error
 message, then the end of the stream), while an idle connection it keeps has
 nothing to read. So this backend asks the socket, which costs no round trip,
 and sends Django's ``SELECT 1`` only when there is something to read or the
 driver already knows something is wrong. A connection lost without a word (a
-network cut) passes both checks alike, and fails at its first query either
-way.
+network cut) passes both checks alike until a statement times out: Django's
+check would then give that request a new connection, here the request fails
+and the worker's next one gets a new connection.
 
 Settings: ``ENGINE = "workbench.postgresql"`` (``workbench.settings`` puts it
 in place of Django's for every PostgreSQL database).

@@ -1,0 +1,169 @@
+"""Two checkouts' labelling round trip over HTTP, measured side by side.
+
+    git worktree add /tmp/before <revision>
+    ln -s "$PWD/.venv" /tmp/before/.venv && ln -s "$PWD/bench/.data" /tmp/before/bench/.data
+    .venv/bin/python bench/http_compare.py /tmp/before [--db postgres] [--seconds 30]
+
+On a shared machine the same code's round trip moves by a third between runs
+minutes apart, more than most single changes gain (README, Benchmarks). Here
+both checkouts serve at once, each from its own gunicorn (one sync worker,
+the benchmark settings, the same secret key), on the same synthetic project,
+and one client alternates between them round by round: GET the next claim,
+POST a label, GET /bench/ping/, on this checkout then on the other. Whatever
+the machine does meanwhile, both get their share of it. Each checkout labels
+as its own annotator (the two with the most claims left), on a new
+connection per request, as ``http_load.py`` does.
+
+Prints p50 and p95 of each request for both, and this checkout's p50s as a
+difference from the other's. Both checkouts must share the database schema
+(the sessions are made by this one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.build_project import (  # noqa: E402
+    ANNOTATOR_NAME,
+    POSTGRES_URL,
+    build,
+    setup_django,
+)
+from bench.http_load import (  # noqa: E402
+    Recorder,
+    describe,
+    free_port,
+    next_form,
+    post_label,
+    request,
+    signed_in_cookies,
+)
+
+KINDS = ("ping", "get", "post", "round")
+
+
+def start(root: Path, db: str, secret: str) -> tuple[int, subprocess.Popen[bytes]]:
+    """gunicorn serving the checkout at ``root`` on a free loopback port."""
+    port = free_port()
+    env = os.environ | {
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "PYTHONPATH": str(root),
+        "SECRET_KEY": secret,
+    }
+    if db == "postgres":
+        env["BENCH_DATABASE_URL"] = POSTGRES_URL
+    else:
+        env.pop("BENCH_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [
+            str(root / ".venv" / "bin" / "gunicorn"),
+            "workbench.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            "--workers=1",
+            "--worker-class=sync",
+            "--log-level=warning",
+        ],
+        cwd=root,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if request(port, "GET", "/bench/ping/")[0] == 200:
+                for _ in range(20):  # imports, templates, the first connection
+                    request(port, "GET", "/bench/ping/")
+                return port, process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit(f"gunicorn for {root} did not answer within 30 seconds.")
+
+
+def freest_annotators(project: object, count: int) -> list[str]:
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, Q
+
+    return list(
+        get_user_model()
+        .objects.filter(username__startswith=ANNOTATOR_NAME.split("{")[0])
+        .annotate(labels=Count("annotations", filter=Q(annotations__project=project)))
+        .order_by("labels", "username")
+        .values_list("username", flat=True)[:count]
+    )
+
+
+def compare(
+    roots: Sequence[Path], db: str, claims: int, seconds: float, secret: str
+) -> list[Recorder]:
+    project = build(claims)
+    users = freest_annotators(project, len(roots))
+    cookies = signed_in_cookies(users)
+    path = f"/p/{project.slug}/label/"
+    servers = []
+    try:
+        for root in roots:
+            servers.append(start(root, db, secret))
+        records = [Recorder() for _ in roots]
+        until = time.monotonic() + seconds
+        number = 0
+        while time.monotonic() < until:
+            for (port, _), user, record in zip(servers, users, records, strict=True):
+                cookie = cookies[user]
+                status, content, got = request(port, "GET", path, cookies=cookie[0])
+                form = next_form(status, content, number, record, "GET label")
+                if form is None:
+                    raise SystemExit(f"{user}: {record.errors or 'no claim left'}; rebuild.")
+                status, content, posted = post_label(port, path, cookie, form)
+                if status != 302:
+                    raise SystemExit(f"POST label answered {status}: {content[:200]!r}")
+                _, _, ping = request(port, "GET", "/bench/ping/")
+                for kind, value in zip(KINDS, (ping, got, posted, got + posted), strict=True):
+                    record.add(kind, value)
+            number += 1
+        return records
+    finally:
+        for _, process in servers:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("other", type=Path, help="the checkout to compare this one with")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=30)
+    args = parser.parse_args(argv)
+    other = args.other.resolve()
+    if not (other / "manage.py").exists() or not (other / ".venv" / "bin" / "gunicorn").exists():
+        raise SystemExit(f"{other} needs the workbench's files and a .venv with gunicorn.")
+    secret = secrets.token_urlsafe(48)
+    os.environ["SECRET_KEY"] = secret  # the sessions made here must be valid for both
+    setup_django(args.db)
+    records = compare([ROOT, other], args.db, args.claims, args.seconds, secret)
+    figures = [{kind: describe(record.times[kind]) for kind in KINDS} for record in records]
+    print(
+        f"\nSide by side over HTTP: {args.claims:,} claims, {args.db}, "
+        f"{figures[0]['round']['n']} rounds each, a new connection per request"
+    )
+    print(f"  {'checkout':<40} " + " ".join(f"{kind + ' p50/p95':>16}" for kind in KINDS))
+    for root, figure in zip((ROOT, other), figures, strict=True):
+        cells = " ".join(f"{figure[k]['p50']:>7.2f} /{figure[k]['p95']:>7.2f}" for k in KINDS)
+        print(f"  {str(root):<40} {cells}")
+    change = " ".join(f"{figures[0][k]['p50'] - figures[1][k]['p50']:>+16.2f}" for k in KINDS)
+    print(f"  {'this one - the other, p50 ms':<40} {change}")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,10 +9,12 @@ minutes apart, more than most single changes gain (README, Benchmarks). Here
 both checkouts serve at once, each from its own gunicorn (one sync worker,
 the benchmark settings, the same secret key), on the same synthetic project,
 and one client alternates between them round by round: GET the next claim,
-POST a label, GET /bench/ping/, on this checkout then on the other. Whatever
-the machine does meanwhile, both get their share of it. Each checkout labels
-as its own annotator (the two with the most claims left), on a new
-connection per request, as ``http_load.py`` does.
+POST a label, save a label as the page does (an htmx POST answered with the
+next claim, ``htmx``), GET /bench/ping/, on this checkout then on the other. Whatever
+the machine does meanwhile, both get their share of it. The four annotators
+with the most claims left label, two in the plain loop and two with htmx,
+and the checkouts swap them every round (an annotator's queue has its own
+cost); a new connection per request, as ``http_load.py`` does.
 
 Prints p50 and p95 of each request for both, and this checkout's p50s as a
 difference from the other's. Both checkouts must share the database schema
@@ -50,7 +52,7 @@ from bench.http_load import (  # noqa: E402
     signed_in_cookies,
 )
 
-KINDS = ("ping", "get", "post", "round")
+KINDS = ("ping", "get", "post", "round", "htmx")
 
 
 def start(root: Path, db: str, secret: str) -> tuple[int, subprocess.Popen[bytes]]:
@@ -107,7 +109,10 @@ def compare(
     roots: Sequence[Path], db: str, claims: int, seconds: float, secret: str
 ) -> list[Recorder]:
     project = build(claims)
-    users = freest_annotators(project, len(roots))
+    # Two annotators for the plain loop and two for htmx; the checkouts swap
+    # them every round, so that neither is measured on one annotator's queue.
+    users = freest_annotators(project, 2 * len(roots))
+    plain, htmx = users[: len(roots)], users[len(roots) :]
     cookies = signed_in_cookies(users)
     path = f"/p/{project.slug}/label/"
     servers = []
@@ -115,20 +120,38 @@ def compare(
         for root in roots:
             servers.append(start(root, db, secret))
         records = [Recorder() for _ in roots]
+        # The page as annotators use it: each htmx POST answers with the next form.
+        pages = {
+            user: request(servers[0][0], "GET", path, cookies=cookies[user][0])[1] for user in htmx
+        }
         until = time.monotonic() + seconds
         number = 0
         while time.monotonic() < until:
-            for (port, _), user, record in zip(servers, users, records, strict=True):
-                cookie = cookies[user]
+            for at, ((port, _), record) in enumerate(zip(servers, records, strict=True)):
+                annotator, saver = (
+                    plain[(at + number) % len(roots)],
+                    htmx[(at + number) % len(roots)],
+                )
+                cookie = cookies[annotator]
                 status, content, got = request(port, "GET", path, cookies=cookie[0])
                 form = next_form(status, content, number, record, "GET label")
                 if form is None:
-                    raise SystemExit(f"{user}: {record.errors or 'no claim left'}; rebuild.")
+                    raise SystemExit(f"{annotator}: {record.errors or 'no claim left'}; rebuild.")
                 status, content, posted = post_label(port, path, cookie, form)
                 if status != 302:
                     raise SystemExit(f"POST label answered {status}: {content[:200]!r}")
+                form = next_form(200, pages[saver], number, record, "htmx POST")
+                if form is None:
+                    raise SystemExit(f"{saver}: {record.errors or 'no claim left'}; rebuild.")
+                status, pages[saver], saved = post_label(
+                    port, path, cookies[saver], form, htmx=True
+                )
+                if status != 200 or b'class="errors conflict"' in pages[saver]:
+                    raise SystemExit(f"htmx POST answered {status}: {pages[saver][:200]!r}")
                 _, _, ping = request(port, "GET", "/bench/ping/")
-                for kind, value in zip(KINDS, (ping, got, posted, got + posted), strict=True):
+                for kind, value in zip(
+                    KINDS, (ping, got, posted, got + posted, saved), strict=True
+                ):
                     record.add(kind, value)
             number += 1
         return records

@@ -26,11 +26,10 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,14 +37,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench.build_project import (  # noqa: E402
     ANNOTATOR_NAME,
-    POSTGRES_URL,
     build,
     setup_django,
 )
 from bench.http_load import (  # noqa: E402
     Recorder,
+    Server,
     describe,
-    free_port,
     next_form,
     post_label,
     request,
@@ -53,43 +51,6 @@ from bench.http_load import (  # noqa: E402
 )
 
 KINDS = ("ping", "get", "post", "round", "htmx")
-
-
-def start(root: Path, db: str, secret: str) -> tuple[int, subprocess.Popen[bytes]]:
-    """gunicorn serving the checkout at ``root`` on a free loopback port."""
-    port = free_port()
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "PYTHONPATH": str(root),
-        "SECRET_KEY": secret,
-    }
-    if db == "postgres":
-        env["BENCH_DATABASE_URL"] = POSTGRES_URL
-    else:
-        env.pop("BENCH_DATABASE_URL", None)
-    process = subprocess.Popen(
-        [
-            str(root / ".venv" / "bin" / "gunicorn"),
-            "workbench.wsgi:application",
-            f"--bind=127.0.0.1:{port}",
-            "--workers=1",
-            "--worker-class=sync",
-            "--log-level=warning",
-        ],
-        cwd=root,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if request(port, "GET", "/bench/ping/")[0] == 200:
-                for _ in range(20):  # imports, templates, the first connection
-                    request(port, "GET", "/bench/ping/")
-                return port, process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"gunicorn for {root} did not answer within 30 seconds.")
 
 
 def freest_annotators(project: object, count: int) -> list[str]:
@@ -115,19 +76,22 @@ def compare(
     plain, htmx = users[: len(roots)], users[len(roots) :]
     cookies = signed_in_cookies(users)
     path = f"/p/{project.slug}/label/"
-    servers = []
-    try:
-        for root in roots:
-            servers.append(start(root, db, secret))
+    with ExitStack() as running:
+        servers = [
+            running.enter_context(Server(db, 1, root=root, env={"SECRET_KEY": secret}))
+            for root in roots
+        ]
         records = [Recorder() for _ in roots]
         # The page as annotators use it: each htmx POST answers with the next form.
         pages = {
-            user: request(servers[0][0], "GET", path, cookies=cookies[user][0])[1] for user in htmx
+            user: request(servers[0].port, "GET", path, cookies=cookies[user][0])[1]
+            for user in htmx
         }
         until = time.monotonic() + seconds
         number = 0
         while time.monotonic() < until:
-            for at, ((port, _), record) in enumerate(zip(servers, records, strict=True)):
+            for at, (server, record) in enumerate(zip(servers, records, strict=True)):
+                port = server.port
                 annotator, saver = (
                     plain[(at + number) % len(roots)],
                     htmx[(at + number) % len(roots)],
@@ -155,10 +119,6 @@ def compare(
                     record.add(kind, value)
             number += 1
         return records
-    finally:
-        for _, process in servers:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=15)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

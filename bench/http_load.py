@@ -65,21 +65,33 @@ def free_port() -> int:
 class Server:
     """gunicorn serving the workbench with the benchmark settings, within a with-block."""
 
-    def __init__(self, db: str, workers: int) -> None:
+    def __init__(
+        self, db: str, workers: int, *, root: Path = ROOT, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.db = db
         self.workers = workers
+        self.root = root  # the checkout served (bench/http_compare.py serves two)
+        self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
-        env = os.environ | {"DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONPATH": str(ROOT)}
+        env = os.environ | {
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
+            "PYTHONPATH": str(self.root),
+        }
+        env |= self.extra_env
         if self.db == "postgres":
             env["BENCH_DATABASE_URL"] = POSTGRES_URL
         else:
             env.pop("BENCH_DATABASE_URL", None)
         self.process = subprocess.Popen(
             [
-                str(Path(sys.executable).parent / "gunicorn"),
+                str(
+                    Path(sys.executable).parent / "gunicorn"
+                    if self.root == ROOT
+                    else self.root / ".venv" / "bin" / "gunicorn"
+                ),
                 "workbench.wsgi:application",
                 f"--bind=127.0.0.1:{self.port}",
                 f"--workers={self.workers}",
@@ -87,7 +99,7 @@ class Server:
                 "--log-level=warning",
                 "--backlog=256",
             ],
-            cwd=ROOT,
+            cwd=self.root,
             env=env,
         )
         deadline = time.monotonic() + 30

@@ -333,14 +333,10 @@ def count_label_statements(
     return statements
 
 
-def count_label(claim_id: int, user_id: int, now: datetime | None, using: str = "default") -> None:
-    write(using, count_label_statements(claim_id, user_id, now, using))
-
-
 def write(using: str, statements: Sequence[Statement]) -> None:
     """Run writes that read nothing back (INSERT, UPDATE, DELETE with ``%s``
     placeholders): on PostgreSQL as one statement, each but the last in a WITH
-    of it, prepared under the names of them all; elsewhere one after another.
+    of it, prepared as one (named after the first); elsewhere one after another.
 
     One statement instead of several: psycopg and the server each spend
     time on every statement, more than on these writes (README, Benchmarks).

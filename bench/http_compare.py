@@ -13,8 +13,9 @@ POST a label, save a label as the page does (an htmx POST answered with the
 next claim, ``htmx``), GET /bench/ping/, on this checkout then on the other. Whatever
 the machine does meanwhile, both get their share of it. The four annotators
 with the most claims left label, two in the plain loop and two with htmx,
-and the checkouts swap them every round (an annotator's queue has its own
-cost); a new connection per request, as ``http_load.py`` does.
+and the checkouts swap them, and which goes first, every round (an
+annotator's queue has its own cost); a new connection per request, as
+``http_load.py`` does.
 
 Prints p50 and p95 of each request for both, and this checkout's p50s as a
 difference from the other's. Both checkouts must share the database schema
@@ -90,8 +91,10 @@ def compare(
         until = time.monotonic() + seconds
         number = 0
         while time.monotonic() < until:
-            for at, (server, record) in enumerate(zip(servers, records, strict=True)):
-                port = server.port
+            # Which checkout goes first changes every round too.
+            order = range(len(roots)) if number % 2 == 0 else reversed(range(len(roots)))
+            for at in order:
+                port, record = servers[at].port, records[at]
                 annotator, saver = (
                     plain[(at + number) % len(roots)],
                     htmx[(at + number) % len(roots)],

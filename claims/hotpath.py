@@ -38,8 +38,8 @@ import itertools
 import re
 import uuid
 import weakref
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -48,6 +48,8 @@ from django.db import connections, models, transaction
 from django.db.models.sql import Query
 from django.utils.dateparse import parse_datetime
 from psycopg.types.json import Jsonb
+
+from workbench.postgresql import pipeline
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -96,64 +98,50 @@ def _fetch_one(
 def _fetch(
     using: str, sql: str, params: dict[str, Any] | list[Any], name: str
 ) -> list[tuple[Any, ...]]:
-    """Run one of the statements here and return its rows.
+    """Run one of the statements here and return its rows (``_fetch_together``)."""
+    return _fetch_together(using, [(sql, params, name)])[0]
 
-    On PostgreSQL the statement is prepared once per connection and run by
-    its ``name`` (``_prepared``).
+
+def _fetch_together(
+    using: str, statements: Sequence[Statement], *, commit: bool = False
+) -> list[list[tuple[Any, ...]]]:
+    """Run ``statements`` (sql, params, name) and return the rows of each.
+
+    On PostgreSQL, in one round trip to the server and in one transaction:
+    their own, or the atomic block's they run in, which ``commit`` ends with
+    them (``workbench.postgresql.pipeline.run``); each statement is prepared
+    once per connection and run by its ``name`` (``_prepared``). Where that
+    cannot be used, one after another, still in one transaction. On SQLite
+    one after another.
     """
     connection = connections[using]
-    with connection.cursor() as cursor:
-        _execute(connection, cursor, sql, params, name)
-        return cursor.fetchall()
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+        if pipeline.available(connection):
+            sent = [_to_send(connection, *statement) for statement in statements]
+            return pipeline.run(connection, sent, commit=commit)
+    together = postgresql and len(statements) > 1 and not connection.in_atomic_block
+    rows = []
+    with transaction.atomic(using=using) if together else nullcontext():
+        with connection.cursor() as cursor:
+            for sql, params, name in statements:
+                _execute(connection, cursor, sql, params, name)
+                rows.append(cursor.fetchall() if cursor.description is not None else [])
+    return rows
 
 
 def _execute(
     connection: Any, cursor: Any, sql: str, params: dict[str, Any] | list[Any], name: str
 ) -> None:
-    prepared = (
-        _prepared(connection, name, sql, params) if connection.vendor == "postgresql" else None
-    )
-    cursor.execute(*(prepared or (sql, params)))
-
-
-def _fetch_together(using: str, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
-    """Run ``statements`` (sql, params, name) and return the rows of each: on
-    PostgreSQL in one pipeline, so in one round trip to the server and, outside
-    a transaction, in one transaction of their own (``pipeline``); elsewhere one
-    after another."""
-    connection = connections[using]
-    if connection.vendor != "postgresql" or not _can_pipeline():
-        return [_fetch(using, sql, params, name) for sql, params, name in statements]
-    with ExitStack() as opened:
-        cursors = [opened.enter_context(connection.cursor()) for _ in statements]
-        sent = [
-            _prepared(connection, name, sql, params) or (sql, params)
-            for sql, params, name in statements
-        ]
-        with connection.wrap_database_errors, connection.connection.pipeline():
-            for cursor, statement in zip(cursors, sent, strict=True):
-                cursor.execute(*statement)
-        return [cursor.fetchall() for cursor in cursors]
-
-
-@contextmanager
-def pipeline(using: str) -> Iterator[None]:
-    """On PostgreSQL, send the statements of this block to the server together:
-    when a result is first read, or with the COMMIT if the block holds it
-    (psycopg's pipeline mode; one round trip where each statement took one).
-
-    Only for statements whose row counts nothing reads: until its results
-    arrive psycopg reports -1 rows, and the ORM's save() of an existing row
-    would take that for "not there" and insert it. On SQLite, and where the
-    driver has no pipeline mode, statements go one by one as usual.
-    """
-    connection = connections[using]
-    if connection.vendor != "postgresql" or not _can_pipeline():
-        yield
-        return
-    connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
+    """Run a statement here through a Django cursor: on PostgreSQL as the
+    EXECUTE of its prepared statement (``_to_send``)."""
+    if connection.vendor == "postgresql":
+        sent = _to_send(connection, sql, params, name)
+        cursor.execute(sent.shown, sent.shown_params)
+    else:
+        cursor.execute(sql, params)
 
 
 # PostgreSQL plans a statement every time it receives one: 1.6 ms for the
@@ -200,23 +188,19 @@ def _statement_name(name: str, text: str, types: tuple[str, ...]) -> str:
     return f"wb_{name}_" + hashlib.sha1(f"{text}|{types}".encode()).hexdigest()[:12]
 
 
-def _prepared(
-    connection: Any, name: str, sql: str, params: dict[str, Any] | list[Any]
-) -> tuple[str, list[Any]] | None:
-    """The EXECUTE of ``sql`` as a statement prepared on this connection, or None
-    to send it as it is: a value of a type not listed (such as NULL), a
-    connection that binds values on the server (EXECUTE then takes none), or
-    a database behind a pooler in transaction mode, which Django's setting
-    DISABLE_SERVER_SIDE_CURSORS says (the next transaction may run on a
-    server connection that never saw the PREPARE)."""
+def _prepared(connection: Any, name: str, text: str, values: Sequence[Any]) -> str | None:
+    """The name of ``text`` (with $1, $2… for ``values``) as a statement
+    prepared on this connection, or None to send it as it is: a value of a
+    type not listed (such as NULL), a connection that binds values on the
+    server (psycopg prepares then), or a database behind a pooler in
+    transaction mode, which Django's setting DISABLE_SERVER_SIDE_CURSORS says
+    (the next transaction may run on a server connection that never saw the
+    PREPARE)."""
     database = connection.settings_dict
     if database.get("DISABLE_SERVER_SIDE_CURSORS") or database["OPTIONS"].get(
         "server_side_binding"
     ):
         return None
-    named = isinstance(params, dict)
-    text, names = _numbered(sql, named)
-    values = [params[name] for name in names] if named else list(params)
     types = []
     for value in values:
         pg_type = next((t for python, t in _PG_TYPES if isinstance(value, python)), None)
@@ -231,8 +215,22 @@ def _prepared(
         with connection.wrap_database_errors, driver.cursor() as cursor:
             cursor.execute(f"PREPARE {statement}{typed} AS {text}")
         prepared.add(statement)
+    return statement
+
+
+def _to_send(
+    connection: Any, sql: str, params: dict[str, Any] | list[Any], name: str
+) -> pipeline.Statement:
+    """``sql`` as PostgreSQL is sent it: by the name of its prepared statement,
+    shown in query logs as its EXECUTE; else with $1, $2… placeholders."""
+    named = isinstance(params, dict)
+    text, names = _numbered(sql, named)
+    values = [params[name] for name in names] if named else list(params)
+    prepared = _prepared(connection, name, text, values)
+    if prepared is None:
+        return pipeline.Statement(text, values, None, sql, params)
     placeholders = f"({', '.join(['%s'] * len(values))})" if values else ""
-    return f"EXECUTE {statement}{placeholders}", values
+    return pipeline.Statement(text, values, prepared, f"EXECUTE {prepared}{placeholders}", values)
 
 
 @cache
@@ -261,7 +259,7 @@ def insert(
     save() of their own: the INSERT is built once, where the ORM builds and
     compiles it for every row (0.3 ms each). ``read_pk=False``: nothing is
     read back, not even one row's pk, so that the insert can travel with the
-    statements after it (``pipeline``). Objects whose pk is set are inserted
+    statements after it (``write``). Objects whose pk is set are inserted
     with it, and nothing is read back either.
     """
     if not objects:
@@ -333,10 +331,13 @@ def count_label_statements(
     return statements
 
 
-def write(using: str, statements: Sequence[Statement]) -> None:
+def write(using: str, statements: Sequence[Statement], *, commit: bool = False) -> None:
     """Run writes that read nothing back (INSERT, UPDATE, DELETE with ``%s``
     placeholders): on PostgreSQL as one statement, each but the last in a WITH
     of it, prepared as one (named after the first); elsewhere one after another.
+
+    ``commit``: they are the last statements of the atomic block they run in,
+    and on PostgreSQL the COMMIT travels with them (``_fetch_together``).
 
     One statement instead of several: psycopg and the server each spend
     time on every statement, more than on these writes (README, Benchmarks).
@@ -355,9 +356,7 @@ def write(using: str, statements: Sequence[Statement]) -> None:
                 f"{statements[0][2]}_and_{len(statements) - 1}",
             )
         ]
-    with connection.cursor() as cursor:
-        for sql, params, name in statements:
-            _execute(connection, cursor, sql, params, name)
+    _fetch_together(using, statements, commit=commit)
 
 
 @cache
@@ -669,35 +668,23 @@ def hand_out(
         "SELECT set_config('synchronous_commit', 'off', true) "
         f"FROM {ops.quote_name(Project._meta.db_table)} WHERE id = %(project)s FOR NO KEY UPDATE"
     )
-    # Outside a transaction, the lock and the hand-out travel together in
-    # one pipeline (psycopg's pipeline mode): PostgreSQL runs the statements
-    # sent before a pipeline's Sync in one transaction and commits it at the
-    # Sync, so the lock is still taken before the hand-out reads (each
+    # The lock and the hand-out travel together, in one transaction
+    # (``_fetch_together``): the lock is taken before the hand-out reads (each
     # statement reads committed rows as of its own start) and held to the
-    # commit. One round trip to the server instead of four (BEGIN, the lock,
-    # the hand-out, COMMIT). Inside a caller's transaction, or without
-    # pipelines, a transaction of our own holds the lock.
-    own_transaction = connection.in_atomic_block or not _can_pipeline()
-    with transaction.atomic(using=using) if own_transaction else nullcontext():
-        *read_along, _, handed_out = _fetch_together(
-            using,
-            [
-                *along,
-                (lock, {"project": project.pk}, "queue_lock"),
-                (_handed_out_claim_sql(using), params, "hand_out"),
-            ],
-        )
+    # commit. Outside a caller's transaction, one round trip to the server
+    # instead of four (BEGIN, the lock, the hand-out, COMMIT).
+    *read_along, _, handed_out = _fetch_together(
+        using,
+        [
+            *along,
+            (lock, {"project": project.pk}, "queue_lock"),
+            (_handed_out_claim_sql(using), params, "hand_out"),
+        ],
+    )
     if not handed_out:
         return None, [], read_along
     *columns, spans = handed_out[0]
     return _claim_from(columns, project, using), [tuple(span) for span in spans], read_along
-
-
-@cache
-def _can_pipeline() -> bool:
-    import psycopg
-
-    return psycopg.Pipeline.is_supported()
 
 
 @cache
@@ -862,7 +849,7 @@ def label_state(
 
     On PostgreSQL the state also holds ``next_id``, an id from the labels'
     sequence: a new label inserted with it needs no RETURNING, so its insert
-    can travel with the statements after it (``pipeline``) instead of taking
+    can travel with the statements after it (``write``) instead of taking
     a round trip of its own. An id drawn for a label not saved is a gap in
     the sequence, as a rolled-back insert leaves.
     """

@@ -137,7 +137,7 @@ def test_the_queue_lock_and_hand_out_travel_together_outside_a_transaction(
         claim = Claim.objects.next_for(annotator, project)
     sent = [q["sql"] for q in queries.captured_queries]
     if connection.vendor == "postgresql":
-        # In one pipeline, committed at its end: no BEGIN or COMMIT of their
+        # In one round trip, committed at its end: no BEGIN or COMMIT of their
         # own, the project's lock before the hand-out, which answers with the
         # claim, its article and the article's claims.
         assert [sql.split("(")[0].rsplit("_", 1)[0] for sql in sent] == [
@@ -196,16 +196,14 @@ def test_a_hand_out_that_times_out_leaves_the_connection_usable(annotator, proje
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_statement_in_a_batch_rolls_back_the_whole_transaction(
-    annotator, project, article
-):
-    # On PostgreSQL the batch's statements are sent with the COMMIT, so the
-    # duplicate below fails there; everything before it must be undone too.
-    from contextlib import ExitStack
-
+@pytest.mark.parametrize("commit", [True, False])
+def test_a_failing_write_rolls_back_the_whole_transaction(annotator, project, article, commit):
+    # On PostgreSQL the writes travel as one statement, with the COMMIT when
+    # they end the block (commit=True); the duplicate below fails there, and
+    # everything before it must be undone too.
     from django.db import IntegrityError, transaction
 
-    from claims.hotpath import insert, pipeline
+    from claims.hotpath import insert_statement, write
     from claims.models import Annotation, AnnotationSource, Source, SourceKind
 
     from .conftest import label
@@ -213,19 +211,31 @@ def test_a_failing_statement_in_a_batch_rolls_back_the_whole_transaction(
     annotation = label(article.claims.order_by("index").first(), annotator)
     source = Source.objects.resolve(project, "KCNA", SourceKind.STATE_MEDIA, created_by=None)
     with pytest.raises(IntegrityError):
-        with ExitStack() as batch, transaction.atomic():
+        with transaction.atomic():
             Annotation.objects.filter(pk=annotation.pk).update(note="changed")
-            batch.enter_context(pipeline("default"))
-            insert(
-                [AnnotationSource(annotation=annotation, source=source, position=0)], read_pk=False
-            )
-            insert(
-                [AnnotationSource(annotation=annotation, source=source, position=1)], read_pk=False
+            write(
+                "default",
+                [
+                    insert_statement(
+                        [AnnotationSource(annotation=annotation, source=source, position=n)]
+                    )
+                    for n in range(2)
+                ],
+                commit=commit,
             )
     assert Annotation.objects.get(pk=annotation.pk).note == ""
     assert not AnnotationSource.objects.filter(annotation=annotation, source=source).exists()
     # The connection is usable afterwards.
-    insert([AnnotationSource(annotation=annotation, source=source, position=0)], read_pk=False)
+    with transaction.atomic():
+        write(
+            "default",
+            [
+                insert_statement(
+                    [AnnotationSource(annotation=annotation, source=source, position=0)]
+                )
+            ],
+            commit=commit,
+        )
     assert AnnotationSource.objects.filter(annotation=annotation, source=source).count() == 1
 
 

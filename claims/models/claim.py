@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import ExitStack
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -78,14 +77,12 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         project does not have raises ``Claim.DoesNotExist``.
         """
         arguments = (project, claim_id, annotator, values, form_token, base_revision)
-        # The batch (hotpath.pipeline) is left after the transaction, so that
-        # the COMMIT travels with the statements before it. Not inside a
-        # caller's transaction: a batched statement that fails would report
-        # it only after our savepoint was released.
-        batched = not connections[self.db].in_atomic_block
+        # The COMMIT travels with the label's writes (hotpath.write). Not in a
+        # caller's transaction, which goes on after us.
+        commit = not connections[self.db].in_atomic_block
         try:
-            with ExitStack() as batch, transaction.atomic(using=self.db):
-                return self._record_label(*arguments, batch if batched else None)
+            with transaction.atomic(using=self.db):
+                return self._record_label(*arguments, commit)
         except (IntegrityError, ClaimFull) as lost_race:
             # A concurrent request got there first while this one waited for
             # the claim's lock, and the locked query could not see what it
@@ -101,8 +98,8 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             mine = Annotation.objects.using(self.db).filter(claim_id=claim_id, annotator=annotator)
             if isinstance(lost_race, ClaimFull) and not mine.exists():
                 raise
-            with ExitStack() as batch, transaction.atomic(using=self.db):
-                return self._record_label(*arguments, batch if batched else None)
+            with transaction.atomic(using=self.db):
+                return self._record_label(*arguments, commit)
 
     def _record_label(
         self,
@@ -112,7 +109,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         values: LabelValues,
         form_token: uuid.UUID | None,
         base_revision: int | None,
-        batch: ExitStack | None,
+        commit: bool,
     ) -> Annotation:
         # Lock the claim row: the count of labels must not move until we have
         # added ours. NO KEY UPDATE lets the queue insert reservations that
@@ -122,14 +119,13 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         # and reservations, and the sources the posted names are aliases of,
         # written as SQL in claims/hotpath.py.
         # On PostgreSQL the statements of a new label travel in two round
-        # trips (hotpath.pipeline): BEGIN with this read, which also draws the
-        # label's id, and the rest with the COMMIT.
+        # trips: BEGIN with this read, which also draws the label's id, and
+        # the writes with the COMMIT (hotpath.write).
         from claims.hotpath import (
             count_label_statements,
             insert,
             insert_statement,
             label_state,
-            pipeline,
             write,
         )
 
@@ -139,10 +135,9 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         aliases = [normalise_alias(choice.name) for choice in values.sources] + [
             normalise_alias(choice.wording) for choice in values.sources if choice.wording
         ]
-        with pipeline(using):
-            read = label_state(
-                claim_id, project.pk, annotator.pk, form_token, timezone.now(), aliases, using=using
-            )
+        read = label_state(
+            claim_id, project.pk, annotator.pk, form_token, timezone.now(), aliases, using=using
+        )
         if read is None:
             raise Claim.DoesNotExist("The project has no such claim.")
         claim, state, named_sources = read
@@ -181,8 +176,6 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         annotation.learn_wordings(sources, claim.text, named_sources)
         if state["skipped"]:
             Skip.objects.using(using).filter(claim=claim, user=annotator).delete()
-        if batch is not None:
-            batch.enter_context(pipeline(using))
         # The writes go as one statement on PostgreSQL (hotpath.write).
         writes = []
         if reason == AnnotationRevision.Reason.CREATED:
@@ -211,7 +204,8 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
             form_token=form_token,
         )
         writes.append(insert_statement([revision], using))
-        write(using, writes)
+        # Nothing may run after the writes: with ``commit`` they end the transaction.
+        write(using, writes, commit=commit)
         return annotation
 
     def insert_suggested(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,6 +32,35 @@ MAX_SOURCES = 12
 NO_CONFIDENCE_KINDS = {"not_a_claim"}
 
 
+class _SharedFields(dict):
+    """A label form's fields, built once per form class and label set.
+
+    Django deep-copies a form's fields for every instance, so that a form may
+    change its own; label forms never do (``prepare_fields`` makes every
+    change, once), and the copy was a sixth of the labelling page's time.
+    Copying this dict copies the mapping and shares the fields.
+    """
+
+    def __deepcopy__(self, memo: dict[int, object]) -> dict[str, forms.Field]:
+        return dict(self)
+
+
+SHARED_FIELDS_KEPT = 256
+_fields_by_label_set: dict[tuple[object, ...], _SharedFields] = {}
+
+
+def _shared_fields(form_class: type[LabelForm], labels: dict[str, list[Label]]) -> _SharedFields:
+    key = (form_class, *((lb.dimension, lb.value, lb.name) for d in labels.values() for lb in d))
+    fields = _fields_by_label_set.get(key)
+    if fields is None:
+        fields = _SharedFields(copy.deepcopy(form_class.base_fields))
+        form_class.prepare_fields(fields, labels)
+        if len(_fields_by_label_set) >= SHARED_FIELDS_KEPT:
+            _fields_by_label_set.pop(next(iter(_fields_by_label_set)))
+        _fields_by_label_set[key] = fields
+    return fields
+
+
 class LabelForm(forms.Form):
     """One annotator's labels for one claim; choices come from the project's label set."""
 
@@ -51,15 +81,21 @@ class LabelForm(forms.Form):
     )
 
     def __init__(self, project: Project, *args: Any, **kwargs: Any) -> None:
+        labels = project.label_choices()
+        # Shadows the class's fields with this label set's, which every form
+        # of the set shares (see _SharedFields).
+        self.base_fields = _shared_fields(type(self), labels)
         super().__init__(*args, **kwargs)
         self.project = project
-        labels = project.label_choices()
-        self.fields["confidence"].choices = [(lb.value, lb.name) for lb in labels["confidence"]]
-        self.fields["claim_kind"].choices = [(lb.value, lb.name) for lb in labels["claim_kind"]]
-        self.fields["certainty"].choices = [(lb.value, lb.name) for lb in labels["certainty"]]
         self.label_sets = labels
-        self.fields["claim_kind"].label = "Claim kind"
-        self.fields["certainty"].label = "My certainty"
+
+    @classmethod
+    def prepare_fields(cls, fields: dict[str, forms.Field], labels: dict[str, list[Label]]) -> None:
+        """Fit the fields to a label set: once per label set, not once per form."""
+        for name in ("confidence", "claim_kind", "certainty"):
+            fields[name].choices = [(lb.value, lb.name) for lb in labels[name]]
+        fields["claim_kind"].label = "Claim kind"
+        fields["certainty"].label = "My certainty"
 
     def choice_rows(self, name: str) -> list[dict[str, Any]]:
         """One dimension's radio buttons as plain rows, for the labelling page to draw.
@@ -437,11 +473,12 @@ def _day_start(day: date) -> datetime:
 class GoldForm(LabelForm):
     """The reviewer's own gold label: the label form without the annotator's fields."""
 
-    def __init__(self, project: Project, *args: Any, **kwargs: Any) -> None:
-        super().__init__(project, *args, **kwargs)
+    @classmethod
+    def prepare_fields(cls, fields: dict[str, forms.Field], labels: dict[str, list[Label]]) -> None:
+        super().prepare_fields(fields, labels)
         for name in ("revision", "token", "certainty"):
-            del self.fields[name]
-        self.fields["note"].help_text = "Why this label: what settled the disagreement."
+            del fields[name]
+        fields["note"].help_text = "Why this label: what settled the disagreement."
 
 
 class PickForm(forms.Form):

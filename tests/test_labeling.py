@@ -342,6 +342,26 @@ def test_the_label_page_reads_the_label_set_once_and_sees_changes_at_once(
     assert 'value="rumoured"' in annotator_client.get(label_url(project)).content.decode()
 
 
+def test_label_forms_of_one_label_set_share_their_fields_and_only_those(project):
+    from claims.forms import GoldForm, LabelForm
+    from claims.models import Label
+
+    first, second = LabelForm(project), LabelForm(project)
+    assert first.fields is not second.fields
+    assert first.fields["confidence"] is second.fields["confidence"]
+    assert ("estimated", "Estimated") in first.fields["confidence"].choices
+    # The gold form's own changes stay on gold forms.
+    gold = GoldForm(project)
+    assert "certainty" not in gold.fields and "certainty" in LabelForm(project).fields
+    assert gold.fields["note"].help_text and not LabelForm(project).fields["note"].help_text
+    assert gold.fields["confidence"] is not first.fields["confidence"]
+    # Another label set, other fields.
+    Label.objects.filter(project=project, value="estimated").update(name="Guessed at")
+    renamed = LabelForm(type(project).objects.get(pk=project.pk))
+    assert ("estimated", "Guessed at") in renamed.fields["confidence"].choices
+    assert ("estimated", "Estimated") in first.fields["confidence"].choices
+
+
 def test_saving_a_label_and_getting_the_next_stays_under_a_query_budget(
     annotator_client, annotator, project, article, django_assert_max_num_queries
 ):

@@ -464,3 +464,30 @@ def test_the_article_text_is_escaped_on_the_labelling_page(annotator_client, pro
     page = annotator_client.get(label_url(project) + f"?claim={claim.pk}").content.decode()
     assert "<b>Officials" not in page and "<script>no" not in page
     assert "&lt;b&gt;Officials&lt;/b&gt;" in page and "&lt;script&gt;no&lt;/script&gt;" in page
+
+
+def test_each_claim_shows_its_own_source_rows(annotator_client, project, article):
+    # The rows are drawn once per distinct row (views/labelling._drawn_once).
+    shown = {}
+    for claim in article.claims.all():
+        page = annotator_client.get(label_url(project) + f"?claim={claim.pk}").content.decode()
+        names = re.findall(r'name="source" value="([^"]*)"', page)
+        expected = [source["label"] for source in claim.suggested_sources()]
+        assert [unescape(name) for name in names if name] == expected
+        assert len(names) == max(3, len(expected))
+        shown[claim.pk] = tuple(names)
+    assert len(set(shown.values())) > 1, "the article's claims differ"
+    # A refused post shows what was posted, row by row, whatever was drawn before.
+    claim = article.claims.order_by("index").first()
+    for name, kind in (("Alpha", "official"), ("Beta", "official"), ("Beta", "expert")):
+        page = post_label(
+            annotator_client,
+            project,
+            claim,
+            confidence="",
+            source=[name],
+            source_kind=[kind],
+            source_wording=["the same words"],
+        ).content.decode()
+        assert re.findall(r'name="source" value="([^"]*)"', page) == [name, "", ""]
+        assert f'<option value="{kind}" selected>' in page

@@ -231,3 +231,18 @@ def test_behind_the_proxy_https_requests_are_served_and_plain_ones_redirected(db
     secure = Client().get("/accounts/login/", headers={"X-Forwarded-Proto": "https"})
     assert secure.status_code == 200
     assert secure["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_pages_link_their_assets_at_the_static_url_of_the_settings(annotator_client):
+    page = annotator_client.get("/").content.decode()
+    assert '<link rel="stylesheet" href="/static/claims/app.css">' in page
+    assert '<script src="/static/claims/app.js" defer></script>' in page
+    assert '<script src="/static/django_htmx/htmx-2.min.js" defer></script>' in page
+    # Drawn once per process, and again when the settings change.
+    with override_settings(STATIC_URL="/assets/"):
+        moved = annotator_client.get("/").content.decode()
+    assert '<link rel="stylesheet" href="/assets/claims/app.css">' in moved
+    assert '<script src="/assets/claims/app.js" defer></script>' in moved
+    assert '<script src="/assets/django_htmx/htmx-2.min.js" defer></script>' in moved
+    assert "/static/" not in moved
+    assert "/static/claims/app.css" in annotator_client.get("/").content.decode()

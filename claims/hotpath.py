@@ -41,7 +41,7 @@ import weakref
 from collections.abc import Sequence
 from contextlib import nullcontext
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import connections, models, transaction
@@ -112,7 +112,7 @@ def _fetch_together(
     them (``workbench.postgresql.pipeline.run``); each statement is prepared
     once per connection and run by its ``name`` (``_prepared``). Where that
     cannot be used, one after another, still in one transaction. On SQLite
-    one after another.
+    one after another, on SQLite's own connection (``_run_on_sqlite``).
     """
     connection = connections[using]
     postgresql = connection.vendor == "postgresql"
@@ -122,6 +122,10 @@ def _fetch_together(
         if pipeline.available(connection):
             sent = [_to_send(connection, *statement) for statement in statements]
             return pipeline.run(connection, sent, commit=commit)
+    elif connection.vendor == "sqlite" and not (
+        connection.queries_logged or connection.execute_wrappers
+    ):
+        return _run_on_sqlite(connection, statements)
     together = postgresql and len(statements) > 1 and not connection.in_atomic_block
     rows = []
     with transaction.atomic(using=using) if together else nullcontext():
@@ -130,6 +134,41 @@ def _fetch_together(
                 _execute(connection, cursor, sql, params, name)
                 rows.append(cursor.fetchall() if cursor.description is not None else [])
     return rows
+
+
+def _run_on_sqlite(connection: Any, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """Run ``statements`` on SQLite's own connection, past Django's cursor.
+
+    Django's cursor and its wrapper cost 25 µs of Python per statement, and
+    the statements of one request went through three or four of them: half
+    of what SQLite took to answer them. Only when nothing watches the
+    statements (query logging, execute wrappers): then they go through
+    Django's cursor. Errors are Django's, as from its cursor.
+    """
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    driver = connection.connection
+    with connection.wrap_database_errors:
+        return [
+            driver.execute(_sqlite_text(sql, _names(params)), params).fetchall()
+            for sql, params, _ in statements
+        ]
+
+
+def _names(params: dict[str, Any] | list[Any]) -> tuple[str, ...] | None:
+    return tuple(params) if isinstance(params, dict) else None
+
+
+_FORMAT_PLACEHOLDER = re.compile(r"(?<!%)%s")
+
+
+@lru_cache(maxsize=512)
+def _sqlite_text(sql: str, names: tuple[str, ...] | None) -> str:
+    """``sql`` with its placeholders as sqlite3 takes them, converted as
+    Django's SQLite cursor converts them (``SQLiteCursorWrapper.convert_query``)."""
+    if names is None:
+        return _FORMAT_PLACEHOLDER.sub("?", sql).replace("%%", "%")
+    return sql % {name: f":{name}" for name in names}
 
 
 def _execute(

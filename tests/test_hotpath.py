@@ -279,3 +279,53 @@ def test_the_label_page_reads_the_claim_and_its_figures_with_the_hand_out(
     assert f'name="claim" value="{claims[0].pk}"' in body
     for other in claims[1:]:
         assert f'<span class="claim">{escape(other.text)}</span>' in body
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's own connection")
+def test_on_sqlite_the_statements_skip_django_s_cursor_unless_something_watches(
+    annotator, project, article, monkeypatch
+):
+    from django.db import IntegrityError, transaction
+    from django.db.transaction import TransactionManagementError
+
+    from claims.hotpath import _fetch_together
+    from claims.models import Claim
+
+    first = article.claims.order_by("index").first()
+    statements = [
+        (
+            'SELECT id, "index" FROM claims_claim WHERE article_id = %(a)s ORDER BY "index"',
+            {"a": article.pk},
+            "named",
+        ),
+        ("SELECT text FROM claims_claim WHERE id = %s AND text LIKE '%%'", [first.pk], "listed"),
+        ("UPDATE claims_claim SET needs_review = %s WHERE id = %s", [True, first.pk], "write"),
+    ]
+    seen: list[str] = []
+
+    def watch(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    # Watched (query logging, an execute wrapper), through Django's cursor.
+    with CaptureQueriesContext(connection) as logged:
+        through_django = _fetch_together("default", statements)
+    with connection.execute_wrapper(watch):
+        wrapped = _fetch_together("default", statements)
+    assert len(logged) == 3 and len(seen) == 3
+    # Else past it, with the same rows.
+    monkeypatch.setattr(connection, "cursor", lambda: pytest.fail("Django's cursor was used"))
+    direct = _fetch_together("default", statements)
+    monkeypatch.undo()
+    assert direct == through_django == wrapped
+    assert direct[0] == [(c.pk, c.index) for c in article.claims.order_by("index")]
+    assert direct[1] == [(first.text,)] and direct[2] == []
+    assert Claim.objects.get(pk=first.pk).needs_review
+    # Errors are Django's, and a broken transaction is refused as Django refuses it.
+    duplicate = ("INSERT INTO claims_claim (id) VALUES (%s)", [first.pk], "duplicate")
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            _fetch_together("default", [duplicate])
+        connection.needs_rollback = True
+        with pytest.raises(TransactionManagementError):
+            _fetch_together("default", statements[:1])

@@ -9,6 +9,7 @@ failed request or an error status fails the test.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +31,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are replaced only when asked (UPDATE_SCREENSHOTS=1):
+# otherwise a test run writes them to a scratch folder and leaves the work
+# tree as it was.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "workbench-screenshots"
+)
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -197,7 +205,7 @@ def log_out(page) -> None:
 
 
 def screenshot(page, name: str) -> Path:
-    """Keep a viewport PNG of the page in docs/screenshots/, replacing the last run's."""
+    """Keep a viewport PNG of the page in SCREENSHOTS, replacing the last run's."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False, animations="disabled", caret="initial")

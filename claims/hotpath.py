@@ -139,11 +139,11 @@ def _fetch_together(
 def _run_on_sqlite(connection: Any, statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
     """Run ``statements`` on SQLite's own connection, past Django's cursor.
 
-    Django's cursor and its wrapper cost 25 µs of Python per statement, and
-    the statements of one request went through three or four of them: half
-    of what SQLite took to answer them. Only when nothing watches the
-    statements (query logging, execute wrappers): then they go through
-    Django's cursor. Errors are Django's, as from its cursor.
+    Django's cursor and its wrapper cost 25 µs of Python per statement, as
+    much as SQLite took to answer the session's read (README, Benchmarks,
+    item 37). Only when nothing watches the statements: with query logging
+    or an execute wrapper they go through Django's cursor. Errors are
+    Django's, as from its cursor.
     """
     connection.ensure_connection()
     connection.validate_no_broken_transaction()

@@ -37,7 +37,8 @@ serve: $(VENV)/.installed
 	$(PY) manage.py process_imports & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) -m gunicorn workbench.wsgi:application --bind 127.0.0.1:$(PORT) \
-		--workers $(WEB_CONCURRENCY) --timeout 120 --access-logfile - --no-control-socket
+		--workers $(WEB_CONCURRENCY) --worker-class workbench.serving.SyncWorker \
+		--timeout 120 --access-logfile - --no-control-socket
 
 # The browser tests drive Debian's Chromium: Playwright cannot download its own here.
 chromium:

@@ -6,12 +6,12 @@
 
 On a shared machine the same code's round trip moves by a third between runs
 minutes apart, more than most single changes gain (README, Benchmarks). Here
-both checkouts serve at once, each from its own gunicorn (one sync worker,
-the benchmark settings, the same secret key), on the same synthetic project,
-and one client alternates between them round by round: GET the next claim,
-POST a label, save a label as the page does (an htmx POST answered with the
-next claim, ``htmx``), GET /bench/ping/, on this checkout then on the other. Whatever
-the machine does meanwhile, both get their share of it. The four annotators
+both checkouts serve at once, each from its own gunicorn (one worker unless
+``--workers`` says more, the benchmark settings, the same secret key), on the
+same synthetic project, and one client alternates between them round by
+round: GET the next claim, POST a label, save a label as the page does (an
+htmx POST answered with the next claim, ``htmx``), GET /bench/ping/, on this
+checkout then on the other. Whatever the machine does meanwhile, both get their share of it. The four annotators
 with the most claims left label, two in the plain loop and two with htmx,
 and the checkouts swap them, and which goes first, every round (an
 annotator's queue has its own cost); a new connection per request, as
@@ -68,7 +68,7 @@ def freest_annotators(project: object, count: int) -> list[str]:
 
 
 def compare(
-    roots: Sequence[Path], db: str, claims: int, seconds: float, secret: str
+    roots: Sequence[Path], db: str, claims: int, seconds: float, secret: str, workers: int = 1
 ) -> list[Recorder]:
     project = build(claims)
     # Two annotators for the plain loop and two for htmx; the checkouts swap
@@ -79,7 +79,7 @@ def compare(
     path = f"/p/{project.slug}/label/"
     with ExitStack() as running:
         servers = [
-            running.enter_context(Server(db, 1, root=root, env={"SECRET_KEY": secret}))
+            running.enter_context(Server(db, workers, root=root, env={"SECRET_KEY": secret}))
             for root in roots
         ]
         records = [Recorder() for _ in roots]
@@ -130,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="postgres")
     parser.add_argument("--claims", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn workers of each")
     args = parser.parse_args(argv)
     other = args.other.resolve()
     if not (other / "manage.py").exists() or not (other / ".venv" / "bin" / "gunicorn").exists():
@@ -137,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     secret = secrets.token_urlsafe(48)
     os.environ["SECRET_KEY"] = secret  # the sessions made here must be valid for both
     setup_django(args.db)
-    records = compare([ROOT, other], args.db, args.claims, args.seconds, secret)
+    records = compare([ROOT, other], args.db, args.claims, args.seconds, secret, args.workers)
     figures = [{kind: describe(record.times[kind]) for kind in KINDS} for record in records]
     print(
         f"\nSide by side over HTTP: {args.claims:,} claims, {args.db}, "

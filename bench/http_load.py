@@ -95,7 +95,7 @@ class Server:
                 "workbench.wsgi:application",
                 f"--bind=127.0.0.1:{self.port}",
                 f"--workers={self.workers}",
-                "--worker-class=sync",
+                f"--worker-class={worker_class(self.root)}",
                 "--log-level=warning",
                 "--backlog=256",
             ],
@@ -123,6 +123,17 @@ class Server:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def worker_class(root: Path) -> str:
+    """The worker the product deploys with (``workbench/serving.py``), or, for a
+    checkout from before it, gunicorn's sync worker; ``BENCH_WORKER_CLASS``
+    overrides both (``sync`` measures gunicorn's own)."""
+    if os.environ.get("BENCH_WORKER_CLASS"):
+        return os.environ["BENCH_WORKER_CLASS"]
+    if (root / "workbench" / "serving.py").exists():
+        return "workbench.serving.SyncWorker"
+    return "sync"
 
 
 def request(

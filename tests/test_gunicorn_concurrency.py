@@ -157,6 +157,8 @@ def server(database_url, tmp_path_factory):
             f"127.0.0.1:{port}",
             "--workers",
             str(WORKERS),
+            "--worker-class",
+            "workbench.serving.SyncWorker",  # as deployed (README, Deploy)
             "--timeout",
             "90",
             # Several servers (parallel test runs) must not share one control socket.

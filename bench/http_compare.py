@@ -11,11 +11,11 @@ both checkouts serve at once, each from its own gunicorn (one worker unless
 same synthetic project, and one client alternates between them round by
 round: GET the next claim, POST a label, save a label as the page does (an
 htmx POST answered with the next claim, ``htmx``), GET /bench/ping/, on this
-checkout then on the other. Whatever the machine does meanwhile, both get their share of it. The four annotators
-with the most claims left label, two in the plain loop and two with htmx,
-and the checkouts swap them, and which goes first, every round (an
-annotator's queue has its own cost); a new connection per request, as
-``http_load.py`` does.
+checkout then on the other. Whatever the machine does meanwhile, both get
+their share of it. The four annotators with the most claims left label, two
+in the plain loop and two with htmx, and the checkouts swap them, and which
+goes first, every round (an annotator's queue has its own cost); a new
+connection per request, as ``http_load.py`` does.
 
 Prints p50 and p95 of each request for both, and this checkout's p50s as a
 difference from the other's. Both checkouts must share the database schema

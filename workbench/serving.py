@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import select
+import socket
 
 from gunicorn.workers.sync import SyncWorker as GunicornSyncWorker
 
@@ -31,7 +32,7 @@ class SyncWorker(GunicornSyncWorker):
         if not hasattr(select, "epoll"):  # not Linux: gunicorn's own wait
             return super().run()
         self.poller = select.epoll()
-        self.listening = {}
+        self.listening: dict[int, socket.socket] = {}
         for listener in self.sockets:
             self.poller.register(listener.fileno(), select.EPOLLIN | EXCLUSIVE)
             self.listening[listener.fileno()] = listener
@@ -42,7 +43,7 @@ class SyncWorker(GunicornSyncWorker):
         finally:
             self.poller.close()
 
-    def wait(self, timeout: float) -> list:
+    def wait(self, timeout: float) -> list[socket.socket]:
         if not hasattr(self, "poller"):
             return super().wait(timeout)
         self.notify()

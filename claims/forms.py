@@ -66,6 +66,9 @@ class LabelForm(forms.Form):
     """One annotator's labels for one claim; choices come from the project's label set."""
 
     claim = forms.IntegerField(widget=forms.HiddenInput)
+    # The claim's span as the page showed it ("start-end"): a label is not
+    # saved on a claim a manager has split, merged or adjusted since.
+    span = forms.CharField(widget=forms.HiddenInput, required=False)
     revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
     token = forms.UUIDField(widget=forms.HiddenInput, required=False)
     confidence = forms.ChoiceField(widget=forms.RadioSelect, required=False)
@@ -121,6 +124,15 @@ class LabelForm(forms.Form):
     def choice_value(self, name: str) -> str:
         """The choice of ``name`` the form shows checked: posted, saved or suggested."""
         return str(self[name].value() or "")
+
+    def clean_span(self) -> tuple[int, int] | None:
+        damaged = "The form was damaged; reload the page and label the claim again."
+        try:
+            return _parse_span(self.cleaned_data.get("span", ""), damaged=damaged)
+        except forms.ValidationError as error:
+            # Above the form: the page shows no field for the span.
+            self.add_error(None, error)
+            return None
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -601,14 +613,17 @@ class ClaimEditForm(forms.Form):
         return _parse_span(self.cleaned_data.get("span", ""))
 
 
-def _parse_span(raw: str) -> tuple[int, int] | None:
+def _parse_span(
+    raw: str, *, damaged: str = "The form was damaged; reload the article and try again."
+) -> tuple[int, int] | None:
     start, dash, end = raw.strip().partition("-")
     if not raw.strip():
         return None
-    if not (dash and start.isdigit() and end.isdigit()):
-        raise forms.ValidationError(
-            "The form was damaged; reload the article and try again.", code="bad_span"
-        )
+    # ASCII digits only, and few: int() refuses "²" and numbers of thousands of digits.
+    if not (
+        dash and all(part.isascii() and part.isdigit() and len(part) <= 18 for part in (start, end))
+    ):
+        raise forms.ValidationError(damaged, code="bad_span")
     return int(start), int(end)
 
 

@@ -658,3 +658,87 @@ def test_article_page_queries_do_not_grow_with_claims_or_labels(
     with django_assert_max_num_queries(12):
         response = manager_client.get(article_url(article))
     assert response.content.decode().count("<details") == len(claims_of(article))
+
+
+# An annotator's form open while a manager edits the claim it shows.
+
+
+def label_page_form(client, project, claim) -> dict[str, str]:
+    """What the labelling page's form for ``claim`` sends, as the page drew it."""
+    import re
+    from html import unescape
+
+    page = client.get(f"/p/{project.slug}/label/?claim={claim.pk}").content.decode()
+    hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
+    return {name: unescape(value) for name, value in hidden.items()} | {
+        "confidence": "asserted",
+        "claim_kind": "claim",
+        "certainty": "high",
+        "source": "KCNA",
+        "action": "save",
+    }
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_label_for_a_claim_split_since_its_form_opened_is_not_saved(
+    annotator_client, annotator, manager, article, htmx
+):
+    claim = claim_starting(article, "South Korean intelligence")
+    form = label_page_form(annotator_client, article.project, claim)
+    assert form["span"] == span_of(claim)
+    first, _second = claim.split_at(article.body.index(" around 2,000"), by=manager)
+    url = f"/p/{article.project.slug}/label/"
+    response = annotator_client.post(url, form, **(HTMX if htmx else {}))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "split, merged or adjusted this claim since you opened it" in page
+    assert not Annotation.objects.filter(claim__article=article, annotator=annotator).exists()
+    # The page now shows the claim as it is, with what the annotator had chosen.
+    assert f"<blockquote class=\"claim-text\">{first.text}</blockquote>" in page
+    assert f'name="span" value="{span_of(first)}"' in page
+    assert 'value="KCNA"' in page
+    # Saved from that page, the label is kept, on the text the annotator saw.
+    response = annotator_client.post(url, form | {"span": span_of(first)})
+    assert response.status_code == 302
+    saved = Annotation.objects.get(claim=first, annotator=annotator)
+    assert saved.source_names() == ["KCNA"] and not saved.needs_review
+
+
+def test_a_label_for_a_claim_moved_by_an_adjustment_is_not_saved(
+    annotator_client, annotator, manager, article
+):
+    claim = claim_starting(article, "South Korean intelligence")
+    form = label_page_form(annotator_client, article.project, claim)
+    claim.adjust(claim.start, claim.end - 1, by=manager)
+    response = annotator_client.post(f"/p/{article.project.slug}/label/", form)
+    assert "since you opened it" in response.content.decode()
+    assert not Annotation.objects.filter(claim=claim, annotator=annotator).exists()
+
+
+def test_a_label_posted_without_the_span_is_saved_as_before(annotator_client, annotator, article):
+    claim = claim_starting(article, "South Korean intelligence")
+    form = label_page_form(annotator_client, article.project, claim)
+    del form["span"]
+    response = annotator_client.post(f"/p/{article.project.slug}/label/", form)
+    assert response.status_code == 302
+    assert Annotation.objects.filter(claim=claim, annotator=annotator).exists()
+
+
+@pytest.mark.parametrize("span", ["1-x", "²-3", "1" * 5000 + "-2", "12"])
+def test_a_damaged_span_gets_a_message_not_an_error(annotator_client, annotator, article, span):
+    claim = claim_starting(article, "South Korean intelligence")
+    form = label_page_form(annotator_client, article.project, claim) | {"span": span}
+    response = annotator_client.post(f"/p/{article.project.slug}/label/", form)
+    assert response.status_code == 400
+    assert "The form was damaged; reload the page" in response.content.decode()
+    assert not Annotation.objects.filter(claim=claim, annotator=annotator).exists()
+
+
+@pytest.mark.parametrize("span", ["²-3", "1" * 5000 + "-2"])
+def test_a_damaged_span_on_an_edit_form_gets_a_message_not_an_error(manager_client, article, span):
+    claim = claim_starting(article, "South Korean intelligence")
+    before = snapshot(article)
+    response = manager_client.post(edit_url(claim, "split"), {"span": span, "position": 3})
+    assert response.status_code == 400
+    assert "The form was damaged" in response.content.decode()
+    assert snapshot(article) == before

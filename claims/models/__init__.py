@@ -22,6 +22,7 @@ from claims.models.articles import (
 from claims.models.claim import (
     Assignment,
     Claim,
+    ClaimChanged,
     ClaimEditError,
     ClaimFull,
     ClaimQuerySet,
@@ -69,6 +70,7 @@ __all__ = [
     "Assignment",
     "CLAIM_TOTAL_SECONDS",
     "Claim",
+    "ClaimChanged",
     "ClaimEditError",
     "ClaimFull",
     "ClaimQuerySet",

@@ -50,6 +50,17 @@ class StaleLabel(Exception):
         self.annotation = annotation
 
 
+class ClaimChanged(Exception):
+    """The claim was split, merged or adjusted since the label's form showed it."""
+
+    def __init__(self, claim: Claim) -> None:
+        super().__init__(
+            "A manager split, merged or adjusted this claim since you opened it: it now "
+            "reads as shown here. Check your label against this text and save again."
+        )
+        self.claim = claim
+
+
 class ClaimEditError(ValueError):
     """A split, merge or boundary change that cannot be made; the message says what to do."""
 
@@ -64,6 +75,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         values: LabelValues,
         form_token: uuid.UUID | None = None,
         base_revision: int | None = None,
+        expect_span: tuple[int, int] | None = None,
     ) -> Annotation:
         """Save the annotator's label on the project's claim ``claim_id``, keeping
         every earlier version.
@@ -74,9 +86,12 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         since, nothing is saved and ``StaleLabel`` carries the current version.
         A new label on a claim that has its K labels, from an annotator who
         holds no reservation on it, raises ``ClaimFull``; a claim id the
-        project does not have raises ``Claim.DoesNotExist``.
+        project does not have raises ``Claim.DoesNotExist``. ``expect_span``:
+        the claim's (start, end) when the form showed it; if a split, merge or
+        adjustment moved it since, nothing is saved and ``ClaimChanged``
+        carries the claim as it is now.
         """
-        arguments = (project, claim_id, annotator, values, form_token, base_revision)
+        arguments = (project, claim_id, annotator, values, form_token, base_revision, expect_span)
         # The COMMIT travels with the label's writes (hotpath.write). Not in a
         # caller's transaction, which goes on after us.
         commit = not connections[self.db].in_atomic_block
@@ -109,6 +124,7 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         values: LabelValues,
         form_token: uuid.UUID | None,
         base_revision: int | None,
+        expect_span: tuple[int, int] | None,
         commit: bool,
     ) -> Annotation:
         # Lock the claim row: the count of labels must not move until we have
@@ -144,6 +160,8 @@ class ClaimQuerySet(models.QuerySet["Claim"]):
         claim.project = project
         if state["replayed"] is not None:
             return Annotation.objects.using(using).get(pk=state["replayed"])
+        if expect_span is not None and (claim.start, claim.end) != expect_span:
+            raise ClaimChanged(claim)
         count = claim.annotation_count
         annotation = (
             None

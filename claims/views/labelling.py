@@ -22,6 +22,7 @@ from claims.hotpath import progress_figures, progress_row, progress_statement
 from claims.models import (
     Annotation,
     Claim,
+    ClaimChanged,
     ClaimFull,
     Project,
     SourceAlias,
@@ -53,9 +54,14 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
                     values=form.label_values(),
                     form_token=form.cleaned_data.get("token"),
                     base_revision=form.cleaned_data.get("revision"),
+                    expect_span=form.cleaned_data.get("span"),
                 )
             except Claim.DoesNotExist:
                 raise Http404("No such claim.") from None
+            except ClaimChanged as changed:
+                form.add_error(None, str(changed))
+                claim = get_claim_for_user(project, changed.claim.pk)
+                return _render_label(request, project, claim, form)
             except ClaimFull:
                 messages.info(
                     request, "That claim got all its labels meanwhile; here is the next one."

@@ -498,9 +498,15 @@ class PickForm(forms.Form):
     """Take one annotator's label as the gold label."""
 
     annotation = forms.IntegerField(widget=forms.HiddenInput)
+    # The claim's span as the page showed it, as on the gold form.
+    span = forms.CharField(widget=forms.HiddenInput, required=False)
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=5000, required=False
     )
+
+    def clean_span(self) -> tuple[int, int] | None:
+        damaged = "The form was damaged; reload the page and take the label again."
+        return _parse_span(self.cleaned_data.get("span", ""), damaged=damaged)
 
 
 class AssignmentForm(forms.Form):

@@ -694,7 +694,7 @@ def test_a_label_for_a_claim_split_since_its_form_opened_is_not_saved(
     assert "split, merged or adjusted this claim since you opened it" in page
     assert not Annotation.objects.filter(claim__article=article, annotator=annotator).exists()
     # The page now shows the claim as it is, with what the annotator had chosen.
-    assert f"<blockquote class=\"claim-text\">{first.text}</blockquote>" in page
+    assert f'<blockquote class="claim-text">{first.text}</blockquote>' in page
     assert f'name="span" value="{span_of(first)}"' in page
     assert 'value="KCNA"' in page
     # Saved from that page, the label is kept, on the text the annotator saw.
@@ -742,3 +742,119 @@ def test_a_damaged_span_on_an_edit_form_gets_a_message_not_an_error(manager_clie
     assert response.status_code == 400
     assert "The form was damaged" in response.content.decode()
     assert snapshot(article) == before
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_a_label_for_a_claim_merged_away_since_its_form_opened_says_so(
+    annotator_client, annotator, manager, article, htmx
+):
+    before = claim_starting(article, "South Korean intelligence")
+    gone = claims_of(article)[before.index + 1]
+    form = label_page_form(annotator_client, article.project, gone)
+    before.merge_with_next(by=manager)
+    url = f"/p/{article.project.slug}/label/"
+    response = annotator_client.post(url, form, **(HTMX if htmx else {}))
+    if not htmx:
+        assert response.status_code == 302 and response["Location"] == url
+        response = annotator_client.get(url)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "That claim is no longer in the project" in page
+    assert 'id="label-card"' in page, "the next claim follows"
+    assert not Annotation.objects.filter(annotator=annotator).exists()
+
+
+def test_skipping_a_claim_merged_away_moves_on(annotator_client, annotator, manager, article):
+    before = claim_starting(article, "South Korean intelligence")
+    gone = claims_of(article)[before.index + 1]
+    before.merge_with_next(by=manager)
+    url = f"/p/{article.project.slug}/label/"
+    response = annotator_client.post(url, {"claim": gone.pk, "action": "skip"}, **HTMX)
+    assert response.status_code == 200
+    assert "That claim is no longer in the project" in response.content.decode()
+    assert not Skip.objects.filter(user=annotator).exists()
+
+
+# A reviewer's page open while a manager edits the claim it shows.
+
+
+def review_url(claim) -> str:
+    return f"/p/{claim.article.project.slug}/claims/{claim.pk}/"
+
+
+def gold_page_forms(client, claim) -> tuple[dict[str, str], dict[str, str]]:
+    """What the review page's gold form and its first "Take … label" form send."""
+    import re
+
+    page = client.get(review_url(claim)).content.decode()
+    pick_part, gold_part = page.split('class="gold-form"', 1)
+    hidden = r'<input type="hidden" name="(\w+)" value="([^"]*)"'
+    gold = dict(re.findall(hidden, gold_part)) | {
+        "confidence": "asserted",
+        "claim_kind": "claim",
+        "source": "KCNA",
+    }
+    pick = dict(re.findall(hidden, pick_part[pick_part.index("Take as gold") :])) | {"note": "n"}
+    return gold, pick
+
+
+def test_a_gold_label_for_a_claim_split_since_the_page_opened_is_not_saved(
+    reviewer_client, annotator, manager, article
+):
+    claim = claim_starting(article, "South Korean intelligence")
+    label(claim, annotator, sources=["KCNA"])
+    gold, _pick = gold_page_forms(reviewer_client, claim)
+    assert gold["span"] == span_of(claim)
+    first, _second = claim.split_at(article.body.index(" around 2,000"), by=manager)
+    response = reviewer_client.post(review_url(claim), gold)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "split, merged or adjusted this claim since you opened it" in page
+    assert f'name="span" value="{span_of(first)}"' in page
+    assert 'value="KCNA"' in page, "what the reviewer typed is kept"
+    assert not GoldLabel.objects.filter(claim__article=article).exists()
+    response = reviewer_client.post(review_url(claim), gold | {"span": span_of(first)})
+    assert response.status_code == 302
+    assert GoldLabel.objects.get(claim=first).sources.get().name == "KCNA"
+
+
+def test_taking_a_label_for_a_claim_adjusted_since_the_page_opened_is_refused(
+    reviewer_client, annotator, manager, article
+):
+    claim = claim_starting(article, "South Korean intelligence")
+    label(claim, annotator, sources=["KCNA"])
+    _gold, pick = gold_page_forms(reviewer_client, claim)
+    assert pick["span"] == span_of(claim) and "annotation" in pick
+    claim.adjust(claim.start, claim.end - 1, by=manager)
+    response = reviewer_client.post(review_url(claim), pick, follow=True)
+    assert "since you opened it" in response.content.decode()
+    assert not GoldLabel.objects.filter(claim=claim).exists()
+    _gold, pick = gold_page_forms(reviewer_client, claim)
+    assert reviewer_client.post(review_url(claim), pick).status_code == 302
+    assert GoldLabel.objects.get(claim=claim).picked_from.annotator == annotator
+
+
+@pytest.mark.parametrize("form", ["gold", "pick"])
+def test_a_damaged_span_on_the_review_page_gets_a_message(
+    reviewer_client, annotator, article, form
+):
+    claim = claim_starting(article, "South Korean intelligence")
+    label(claim, annotator)
+    data = dict(zip(("gold", "pick"), gold_page_forms(reviewer_client, claim), strict=True))[form]
+    response = reviewer_client.post(review_url(claim), data | {"span": "²-3"}, follow=True)
+    assert "The form was damaged; reload the page" in response.content.decode()
+    assert not GoldLabel.objects.filter(claim=claim).exists()
+
+
+def test_a_gold_label_for_a_claim_merged_away_is_refused(article, annotator, manager, reviewer):
+    before = claim_starting(article, "South Korean intelligence")
+    gone = claims_of(article)[before.index + 1]
+    gone.project = article.project
+    annotation = label(gone, annotator)
+    before.merge_with_next(by=manager)
+    values = LabelValues(confidence="asserted", claim_kind="claim")
+    with pytest.raises(Claim.DoesNotExist):
+        GoldLabel.objects.settle(gone, reviewer=reviewer, values=values)
+    with pytest.raises(Claim.DoesNotExist):
+        GoldLabel.objects.settle_from(annotation, reviewer=reviewer)
+    assert not GoldLabel.objects.filter(claim__article=article).exists()

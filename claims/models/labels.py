@@ -418,19 +418,40 @@ class AnnotationRevision(models.Model):
 
 
 class GoldLabelQuerySet(models.QuerySet["GoldLabel"]):
-    def settle(self, claim: Claim, *, reviewer: AbstractBaseUser, values: LabelValues) -> GoldLabel:
-        """Store the reviewer's own label for the claim, replacing an earlier gold label."""
+    def settle(
+        self,
+        claim: Claim,
+        *,
+        reviewer: AbstractBaseUser,
+        values: LabelValues,
+        expect_span: tuple[int, int] | None = None,
+    ) -> GoldLabel:
+        """Store the reviewer's own label for the claim, replacing an earlier gold label.
+
+        ``expect_span``: the claim's (start, end) when the reviewer's page showed
+        it; if a split, merge or adjustment moved it since, nothing is saved
+        and ``ClaimChanged`` carries the claim as it is now. A claim merged
+        away meanwhile raises ``Claim.DoesNotExist``.
+        """
         with transaction.atomic():
             sources = [
                 Source.objects.resolve(claim.project, choice.name, choice.kind, created_by=reviewer)
                 for choice in values.sources
             ]
-            return self._store(claim, reviewer, values, sources, picked_from=None)
+            return self._store(claim, reviewer, values, sources, None, expect_span)
 
     def settle_from(
-        self, annotation: Annotation, *, reviewer: AbstractBaseUser, note: str = ""
+        self,
+        annotation: Annotation,
+        *,
+        reviewer: AbstractBaseUser,
+        note: str = "",
+        expect_span: tuple[int, int] | None = None,
     ) -> GoldLabel:
-        """Take one annotator's label as the claim's gold label, with the reviewer's note."""
+        """Take one annotator's label as the claim's gold label, with the reviewer's note.
+
+        ``expect_span`` as for ``settle``.
+        """
         values = LabelValues(
             confidence=annotation.confidence,
             claim_kind=annotation.claim_kind,
@@ -439,7 +460,7 @@ class GoldLabelQuerySet(models.QuerySet["GoldLabel"]):
         )
         sources = [link.source for link in annotation.source_links.select_related("source")]
         with transaction.atomic():
-            return self._store(annotation.claim, reviewer, values, sources, picked_from=annotation)
+            return self._store(annotation.claim, reviewer, values, sources, annotation, expect_span)
 
     def _store(
         self,
@@ -448,12 +469,19 @@ class GoldLabelQuerySet(models.QuerySet["GoldLabel"]):
         values: LabelValues,
         sources: list[Source],
         picked_from: Annotation | None,
+        expect_span: tuple[int, int] | None,
     ) -> GoldLabel:
         # Lock the claim: two reviewers deciding at once each replace the
         # other's label whole, never mix sources of one with values of the other.
-        from claims.models.claim import Claim  # later in the package: it builds on labels
+        from claims.models.claim import Claim, ClaimChanged  # later in the package
 
-        Claim.objects.select_for_update(no_key=True).filter(pk=claim.pk).first()
+        locked = (
+            Claim.objects.select_for_update(no_key=True).filter(pk=claim.pk).only("start", "end")
+        ).first()
+        if locked is None:
+            raise Claim.DoesNotExist(f"Claim {claim.pk} was merged away.")
+        if expect_span is not None and (locked.start, locked.end) != expect_span:
+            raise ClaimChanged(locked)
         gold = self.filter(claim=claim).first() or GoldLabel(claim=claim)
         gold.reviewer = reviewer
         gold.picked_from = picked_from

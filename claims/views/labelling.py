@@ -31,6 +31,11 @@ from claims.models import (
 )
 from claims.views.access import get_claim_for_user, get_project_for_user, posted_id
 
+CLAIM_GONE = (
+    "That claim is no longer in the project: a manager merged it into the claim before it "
+    "while you had it open. Nothing was saved; here is your next claim."
+)
+
 
 @require_http_methods(["GET", "POST"])
 def label(request: HttpRequest, slug: str) -> HttpResponse:
@@ -38,7 +43,12 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
     project, role = get_project_for_user(request, slug)
     if request.method == "POST":
         if request.POST.get("action") == "skip":
-            get_claim_for_user(project, request.POST.get("claim")).skip(request.user)
+            try:
+                claim = get_claim_for_user(project, request.POST.get("claim"))
+            except Http404:
+                messages.error(request, CLAIM_GONE)
+            else:
+                claim.skip(request.user)
             return _after_save(request, project)
         form = LabelForm(project, request.POST)
         if form.is_valid():
@@ -57,7 +67,9 @@ def label(request: HttpRequest, slug: str) -> HttpResponse:
                     expect_span=form.cleaned_data.get("span"),
                 )
             except Claim.DoesNotExist:
-                raise Http404("No such claim.") from None
+                # Most likely merged into the claim before it while the form was open.
+                messages.error(request, CLAIM_GONE)
+                return _after_save(request, project)
             except ClaimChanged as changed:
                 form.add_error(None, str(changed))
                 claim = get_claim_for_user(project, changed.claim.pk)

@@ -15,6 +15,7 @@ from claims.models import (
     AnnotationRevision,
     AnnotationSource,
     Claim,
+    ClaimChanged,
     GoldLabel,
     Role,
     SourceKind,
@@ -24,6 +25,10 @@ from claims.views.access import get_claim_for_user, get_project_for_user
 QUEUE_PAGE_SIZE = 50
 MAX_PAGE = 100_000
 CONTEXT_CHARS = 300
+CLAIM_CHANGED = (
+    "A manager split, merged or adjusted this claim since you opened it: it now reads as "
+    "shown here. Nothing was saved; check the labels against this text and decide again."
+)
 
 
 @require_GET
@@ -74,27 +79,63 @@ def claim_review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     gold_form = GoldForm(project, initial=_gold_initial(claim))
     if request.method == "POST":
         if "annotation" in request.POST:
-            pick = PickForm(request.POST)
-            annotation = None
-            if pick.is_valid():
-                annotation = claim.annotations.filter(pk=pick.cleaned_data["annotation"]).first()
-            if annotation is None:
-                messages.error(request, "That label is not one of this claim's; pick one below.")
-                return redirect("claim_review", project.slug, claim.pk)
-            GoldLabel.objects.settle_from(
-                annotation, reviewer=request.user, note=pick.cleaned_data["note"].strip()
-            )
-            return _after_settling(request, project, claim)
+            return _take_label(request, project, claim)
         gold_form = GoldForm(project, request.POST)
         if gold_form.is_valid():
-            GoldLabel.objects.settle(claim, reviewer=request.user, values=gold_form.label_values())
-            return _after_settling(request, project, claim)
+            try:
+                GoldLabel.objects.settle(
+                    claim,
+                    reviewer=request.user,
+                    values=gold_form.label_values(),
+                    expect_span=gold_form.cleaned_data.get("span"),
+                )
+            except Claim.DoesNotExist:
+                return _claim_gone(request, project)
+            except ClaimChanged:
+                gold_form.add_error(None, CLAIM_CHANGED)
+                claim = get_claim_for_user(project, claim.pk)
+            else:
+                return _after_settling(request, project, claim)
     return render(
         request,
         "claims/review_claim.html",
         _claim_context(project, role, claim, gold_form),
         status=400 if gold_form.is_bound else 200,
     )
+
+
+def _take_label(request: HttpRequest, project, claim: Claim) -> HttpResponse:
+    """Settle the gold label with one annotator's label, as "Take … label" posts it."""
+    pick = PickForm(request.POST)
+    annotation = None
+    if pick.is_valid():
+        annotation = claim.annotations.filter(pk=pick.cleaned_data["annotation"]).first()
+    if annotation is None:
+        wrong = ["That label is not one of this claim's; pick one below."]
+        messages.error(request, (pick.errors.get("span") or wrong)[0])
+        return redirect("claim_review", project.slug, claim.pk)
+    try:
+        GoldLabel.objects.settle_from(
+            annotation,
+            reviewer=request.user,
+            note=pick.cleaned_data["note"].strip(),
+            expect_span=pick.cleaned_data["span"],
+        )
+    except Claim.DoesNotExist:
+        return _claim_gone(request, project)
+    except ClaimChanged:
+        messages.error(request, CLAIM_CHANGED)
+        return redirect("claim_review", project.slug, claim.pk)
+    return _after_settling(request, project, claim)
+
+
+def _claim_gone(request: HttpRequest, project) -> HttpResponse:
+    messages.error(
+        request,
+        "A manager merged this claim into the one before it while you reviewed it; "
+        "nothing was saved.",
+    )
+    return redirect("review_queue", project.slug)
 
 
 def _after_settling(request: HttpRequest, project, claim: Claim) -> HttpResponse:

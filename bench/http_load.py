@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -50,10 +49,7 @@ from bench.build_project import (  # noqa: E402
     setup_django,
     write_json,
 )
-from bench.labelling_loop import label_form, percentile  # noqa: E402
-
-CLAIM_FIELD = re.compile(rb'name="claim" value="(\d+)"')
-REVISION_FIELD = re.compile(rb'name="revision" value="(\d*)"')
+from bench.labelling_loop import claim_on, label_form, percentile  # noqa: E402
 
 
 def free_port() -> int:
@@ -231,12 +227,11 @@ def next_form(
     if status != 200:
         record.error(f"{page} answered {status}")
         return None
-    claim = CLAIM_FIELD.search(content)
-    if claim is None:
+    shown = claim_on(content)
+    if shown is None:
         record.finish()
         return None
-    revision = REVISION_FIELD.search(content)
-    return label_form(int(claim.group(1)), revision.group(1).decode() if revision else "0", number)
+    return label_form(shown, number)
 
 
 def post_label(

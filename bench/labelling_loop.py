@@ -32,6 +32,7 @@ from bench.build_project import ANNOTATOR_NAME, build, setup_django, write_json 
 
 CLAIM_FIELD = re.compile(rb'name="claim" value="(\d+)"')
 REVISION_FIELD = re.compile(rb'name="revision" value="(\d*)"')
+SPAN_FIELD = re.compile(rb'name="span" value="(\d+-\d+)"')
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -57,10 +58,13 @@ def summary_ms(samples: Sequence[tuple[float, float]]) -> dict[str, float]:
     }
 
 
-def label_form(claim_id: int, revision: str, round_number: int) -> dict[str, Any]:
-    """What an annotator sends: a confidence, a kind, a certainty, one source."""
+def label_form(shown: tuple[int, str, str], round_number: int) -> dict[str, Any]:
+    """What an annotator sends for the claim the page ``shown`` (``claim_on``):
+    a confidence, a kind, a certainty, one source, and the page's hidden fields."""
+    claim_id, revision, span = shown
     return {
         "claim": claim_id,
+        "span": span,
         "revision": revision,
         "token": str(uuid.uuid4()),
         "confidence": ("asserted", "claimed", "estimated")[round_number % 3],
@@ -75,12 +79,19 @@ def label_form(claim_id: int, revision: str, round_number: int) -> dict[str, Any
     }
 
 
-def _claim_on(content: bytes) -> tuple[int, str] | None:
+def claim_on(content: bytes) -> tuple[int, str, str] | None:
+    """The claim a label page shows, as its form sends it: id, revision, span
+    (None when the page shows no claim)."""
     found = CLAIM_FIELD.search(content)
     if found is None:
         return None
     revision = REVISION_FIELD.search(content)
-    return int(found.group(1)), (revision.group(1).decode() if revision else "0")
+    span = SPAN_FIELD.search(content)
+    return (
+        int(found.group(1)),
+        revision.group(1).decode() if revision else "0",
+        span.group(1).decode() if span else "",
+    )
 
 
 def least_busy_annotator(project: Any) -> str:
@@ -110,17 +121,17 @@ class Loop:
         self.client.force_login(get_user_model().objects.get(username=username))
         self.rounds = 0
 
-    def get_next(self) -> tuple[int, str]:
+    def get_next(self) -> tuple[int, str, str]:
         response = self.client.get(self.url)
         assert response.status_code == 200, response.status_code
-        claim = _claim_on(response.content)
+        claim = claim_on(response.content)
         if claim is None:
             raise SystemExit("The queue is empty for this annotator: rebuild the project.")
         return claim
 
-    def post(self, claim: tuple[int, str], *, htmx: bool) -> tuple[int, str] | None:
+    def post(self, claim: tuple[int, str, str], *, htmx: bool) -> tuple[int, str, str] | None:
         self.rounds += 1
-        form = label_form(claim[0], claim[1], self.rounds)
+        form = label_form(claim, self.rounds)
         # URL-encoded, as the page's form and htmx send it (the test client's
         # default, multipart, took 0.5 ms more to parse).
         response = self.client.post(
@@ -131,7 +142,7 @@ class Loop:
         )
         expected = 200 if htmx else 302
         assert response.status_code == expected, (response.status_code, response.content[:500])
-        return _claim_on(response.content) if htmx else None
+        return claim_on(response.content) if htmx else None
 
 
 def timed(call: Callable[[], Any], into: list[tuple[float, float]]) -> Any:

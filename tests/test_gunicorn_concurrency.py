@@ -17,7 +17,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,8 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
+
+from bench.http_load import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ANNOTATORS = 24
@@ -118,12 +119,6 @@ def manage(env: dict[str, str], *args: str, code: str | None = None) -> str:
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.http_load import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = "workbench.serving.SyncWorker"
 WORKERS = 4
@@ -28,12 +29,6 @@ WORKERS = 4
 pytestmark = pytest.mark.skipif(
     sys.platform != "linux", reason="the worker's exclusive wake-up is Linux's (epoll)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:

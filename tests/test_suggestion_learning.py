@@ -3,13 +3,18 @@ compound-splitting setting."""
 
 from __future__ import annotations
 
+import io
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
 
+from claims import attribution
 from claims.acceptance import LabelAgainstSuggestion, measure
 from claims.importing import ArticleRecord
-from claims.models import Article, Claim, LabelValues, SourceAlias, SourceChoice
+from claims.models import Article, Claim, LabelValues, Reservation, SourceAlias, SourceChoice
 
 ARTICLE_A = (
     "North Korea fired a ballistic missile on Monday, the state-run news agency KCNA reported."
@@ -258,3 +263,129 @@ def test_dashboard_acceptance_follows_a_new_label(project, annotator, annotator2
     label(claim, annotator2, confidence="claimed", sources=[])
     second = manager_client.get(f"/p/{project.slug}/dashboard/").content.decode()
     assert "of 2 labels" in second
+
+
+# --- suggesting again for articles imported before ---------------------------------------------
+
+ARTICLE_C = (
+    "North Korea fired a missile on Monday, the state-run news agency KCNA reported. "
+    "The launch failed, the state-run news agency KCNA said on Tuesday. "
+    "A third test is planned, the state-run news agency KCNA reported on Wednesday."
+)
+
+
+def canonical_names(claim: Claim) -> list[str | None]:
+    claim.refresh_from_db()
+    return [source.get("canonical") for source in claim.suggestion["sources"]]
+
+
+def learn_the_wording(client, project) -> None:
+    """An annotator's label teaches the wording as an alias of the agency."""
+    post_label(
+        client,
+        project,
+        only_claim(import_body(project, "A", ARTICLE_A)),
+        source="Korean Central News Agency",
+        wording=WORDING,
+    )
+
+
+def test_refresh_brings_a_learned_alias_to_articles_imported_before(
+    annotator_client, project, annotator, annotator2
+):
+    earlier = import_body(project, "C", ARTICLE_C)
+    labelled, handed_out, unlabelled = earlier.claims.order_by("index")
+    labelled.project = project
+    label(labelled, annotator, confidence="asserted", sources=["Somebody"])
+    Reservation.objects.create(
+        claim=handed_out, user=annotator2, expires_at=timezone.now() + timedelta(minutes=30)
+    )
+    learn_the_wording(annotator_client, project)
+    assert [canonical_names(claim) for claim in (labelled, handed_out, unlabelled)] == [
+        [None],
+        [None],
+        [None],
+    ], "an earlier article's suggestions stay as they were imported"
+
+    refresh = project.articles.refresh_suggestions()
+    assert canonical_names(unlabelled) == ["Korean Central News Agency"]
+    assert canonical_names(labelled) == [None], "the suggestion its label was made against"
+    assert canonical_names(handed_out) == [None], "the suggestion its open form shows"
+    # Kept: C's labelled and handed-out claims, and A's claim, labelled by the lesson.
+    assert (refresh.articles, refresh.changed, refresh.unchanged, refresh.kept) == (2, 1, 0, 3)
+
+    again = project.articles.refresh_suggestions()
+    assert (again.changed, again.unchanged, again.kept) == (0, 1, 3)
+
+
+def test_refresh_reads_a_claim_drawn_by_hand_as_its_edit_did(annotator_client, project, manager):
+    article = import_body(project, "C", ARTICLE_C)
+    first, second, third = article.claims.order_by("index")
+    first.project = second.project = project
+    first.merge_with_next(by=manager)
+    third.refresh_from_db()
+    third.project = project
+    third.adjust(third.start + len("A "), third.end, by=manager)
+    before = {claim.pk: claim.suggestion for claim in article.claims.all()}
+    refresh = project.articles.refresh_suggestions()
+    assert (refresh.changed, refresh.unchanged) == (0, 2), "nothing learned: the same suggestions"
+    assert {claim.pk: claim.suggestion for claim in article.claims.all()} == before
+    learn_the_wording(annotator_client, project)
+    assert project.articles.filter(pk=article.pk).refresh_suggestions().changed == 2
+    merged = article.claims.get(pk=first.pk)
+    assert canonical_names(merged) == ["Korean Central News Agency"] * 2
+    assert canonical_names(article.claims.get(pk=third.pk)) == ["Korean Central News Agency"]
+
+
+def test_a_claim_labelled_while_the_refresh_reads_keeps_its_suggestion(
+    annotator_client, project, annotator2, monkeypatch
+):
+    earlier = import_body(project, "C", ARTICLE_C)
+    claims = list(earlier.claims.order_by("index"))
+    learn_the_wording(annotator_client, project)
+    analyse = attribution.analyse
+
+    def analyse_while_someone_labels(*args, **kwargs):
+        claims[0].project = project
+        label(claims[0], annotator2, confidence="asserted", sources=["Somebody"])
+        return analyse(*args, **kwargs)
+
+    monkeypatch.setattr(attribution, "analyse", analyse_while_someone_labels)
+    refresh = project.articles.filter(pk=earlier.pk).refresh_suggestions()
+    assert canonical_names(claims[0]) == [None]
+    assert [canonical_names(claim) for claim in claims[1:]] == [["Korean Central News Agency"]] * 2
+    assert (refresh.changed, refresh.kept) == (2, 1)
+
+
+def test_refresh_command(annotator_client, project):
+    article = import_body(project, "C", ARTICLE_C)
+    learn_the_wording(annotator_client, project)
+    out = io.StringIO()
+    call_command("refresh_suggestions", project=project.slug, article=article.pk, stdout=out)
+    assert out.getvalue() == (
+        "Troops: 1 articles read: 3 claims with a new suggestion, 0 unchanged, "
+        "0 labelled, settled or open in a form kept as they were.\n"
+    )
+    with pytest.raises(CommandError, match="No project with the slug 'nope'"):
+        call_command("refresh_suggestions", project="nope")
+    with pytest.raises(CommandError, match="has no article 999999"):
+        call_command("refresh_suggestions", project=project.slug, article=999999)
+
+
+def test_refresh_queries_do_not_grow_with_articles(annotator_client, project):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for articles in (1, 6):
+        for number in range(articles):
+            body = ARTICLE_C.replace("Monday", f"day {articles}.{number}")
+            import_body(project, f"C{articles}-{number}", body)
+    learn_the_wording(annotator_client, project)
+
+    def queries_for(articles: int) -> int:
+        chosen = project.articles.filter(title__startswith=f"C{articles}-")
+        with CaptureQueriesContext(connection) as queries:
+            assert chosen.refresh_suggestions().changed == 3 * articles
+        return len(queries)
+
+    assert queries_for(1) == queries_for(6)

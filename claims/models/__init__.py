@@ -16,6 +16,7 @@ from claims.models.articles import (
     ImportJob,
     ImportJobQuerySet,
     ImportSummary,
+    SuggestionRefresh,
     content_hash,
     suggestion_to_json,
 )
@@ -94,6 +95,7 @@ __all__ = [
     "SourceKind",
     "SourceQuerySet",
     "StaleLabel",
+    "SuggestionRefresh",
     "UserSession",
     "content_hash",
     "normalise_alias",

@@ -82,7 +82,84 @@ class ImportSummary:
         )
 
 
+@dataclass
+class SuggestionRefresh:
+    """What ``ArticleQuerySet.refresh_suggestions`` did."""
+
+    articles: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    kept: int = 0  # labelled, settled or held by an annotator: not suggested again
+
+    def __str__(self) -> str:
+        return (
+            f"{self.articles} articles read: {self.changed} claims with a new suggestion, "
+            f"{self.unchanged} unchanged, {self.kept} labelled, settled or open in a form "
+            "kept as they were"
+        )
+
+
 class ArticleQuerySet(models.QuerySet["Article"]):
+    def refresh_suggestions(self, *, batch_size: int = 200) -> SuggestionRefresh:
+        """Suggest again, with each project's sources and aliases as they are now,
+        for the claims of these articles that nobody has labelled yet.
+
+        Aliases learned from labels reach the next import's suggestions; this
+        brings them to the articles imported before. A claim with a label or a
+        gold label, or handed to an annotator whose form may be open, keeps
+        the suggestion it was shown with: the acceptance figures compare
+        labels with it. Each article is read by the text engine once (a claim
+        a manager split, merged or adjusted is read as those edits read it),
+        and each batch of ``batch_size`` articles is written in one statement
+        per 500 claims; a claim labelled meanwhile is not written.
+        """
+        from claims.models.claim import Claim  # later in the package: it builds on Article
+        from claims.span_suggestion import suggest_for_span
+
+        refresh = SuggestionRefresh()
+        now = timezone.now()
+        open_claims = Claim.objects.filter(annotation_count=0, gold__isnull=True).exclude(
+            reservations__expires_at__gt=now
+        )
+        aliases: dict[int, dict[str, str]] = {}
+        articles = self.select_related("project").only("body", "project__split_compound")
+        for batch in _chunks(articles.order_by("pk").iterator(chunk_size=batch_size), batch_size):
+            claims_of: dict[int, list[Claim]] = {article.pk: [] for article in batch}
+            for claim in open_claims.filter(article__in=batch).only(
+                "article", "start", "end", "suggestion"
+            ):
+                claims_of[claim.article_id].append(claim)
+            changed = []
+            for article in batch:
+                if not claims_of[article.pk]:
+                    continue
+                project = article.project
+                if project.pk not in aliases:
+                    aliases[project.pk] = project.alias_map()
+                options = {"split_compound": project.split_compound, "aliases": aliases[project.pk]}
+                found = {
+                    (suggestion.start, suggestion.end): suggestion
+                    for suggestion in attribution.analyse(article.body, **options)
+                }
+                for claim in claims_of[article.pk]:
+                    suggestion = found.get((claim.start, claim.end)) or suggest_for_span(
+                        article.body, claim.start, claim.end, **options
+                    )
+                    fresh = suggestion_to_json(suggestion)
+                    if fresh == claim.suggestion:
+                        refresh.unchanged += 1
+                    else:
+                        claim.suggestion = fresh
+                        changed.append(claim)
+            # The filter holds for the writes too: a claim labelled, settled or
+            # handed out since it was read is left as it is.
+            refresh.changed += open_claims.bulk_update(changed, ["suggestion"], batch_size=500)
+            refresh.articles += len(batch)
+        refresh.kept = Claim.objects.filter(article__in=self).count() - (
+            refresh.changed + refresh.unchanged
+        )
+        return refresh
+
     def import_records(
         self,
         project: Project,

@@ -50,6 +50,17 @@ def post_label(client, project, claim, *, source: str, wording: str, kind: str =
     )
 
 
+def learn_the_wording(client, project) -> None:
+    """An annotator's label teaches the wording as an alias of the agency."""
+    post_label(
+        client,
+        project,
+        only_claim(import_body(project, "A", ARTICLE_A)),
+        source="Korean Central News Agency",
+        wording=WORDING,
+    )
+
+
 @pytest.mark.parametrize("canonical", ["KCNA", "Korean Central News Agency"])
 def test_wording_labelled_in_one_article_gives_the_canonical_source_in_the_next(
     annotator_client, project, canonical
@@ -73,13 +84,7 @@ def test_wording_labelled_in_one_article_gives_the_canonical_source_in_the_next(
 def test_alias_matched_suggestion_is_prefilled_with_the_canonical_name(
     annotator_client, annotator2_client, project
 ):
-    post_label(
-        annotator_client,
-        project,
-        only_claim(import_body(project, "A", ARTICLE_A)),
-        source="Korean Central News Agency",
-        wording=WORDING,
-    )
+    learn_the_wording(annotator_client, project)
     claim_b = only_claim(import_body(project, "B", ARTICLE_B))
     page = annotator2_client.get(f"/p/{project.slug}/label/?claim={claim_b.pk}").content.decode()
     assert 'name="source" value="Korean Central News Agency"' in page
@@ -277,17 +282,6 @@ ARTICLE_C = (
 def canonical_names(claim: Claim) -> list[str | None]:
     claim.refresh_from_db()
     return [source.get("canonical") for source in claim.suggestion["sources"]]
-
-
-def learn_the_wording(client, project) -> None:
-    """An annotator's label teaches the wording as an alias of the agency."""
-    post_label(
-        client,
-        project,
-        only_claim(import_body(project, "A", ARTICLE_A)),
-        source="Korean Central News Agency",
-        wording=WORDING,
-    )
 
 
 def test_refresh_brings_a_learned_alias_to_articles_imported_before(
